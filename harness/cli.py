@@ -1,0 +1,69 @@
+"""The `ror-harness` command line: thin, it parses arguments and delegates to the rooms.
+
+Exit codes (all sub-commands): 0 success, 1 findings (errors found, gated failures), 2 usage or
+input error, 3 target unreachable.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from harness import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from harness.fhir.packages import PackageError
+    from harness.fhir.validation import Validator
+    from harness.fhir.validation.report import render
+    from harness.fhir.validation.sources import iter_inputs
+
+    try:
+        validator = Validator(args.ig, tx_url=args.tx)
+        if args.profile:
+            validator.compiled(args.profile)
+    except PackageError as exc:
+        print(f"ror-harness validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    results, input_errors = [], []
+    for loaded in iter_inputs(args.paths):
+        if loaded.error:
+            input_errors.append(loaded.error)
+            continue
+        results.append(validator.validate(loaded.resource, args.profile, origin=loaded.origin))
+    for err in input_errors:
+        print(f"ror-harness validate: {err}", file=sys.stderr)
+    sys.stdout.write(render(results, args.format))
+    if input_errors:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if any(not r.ok for r in results) else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ror-harness", description="Conformance test harness for the ROR FHIR API")
+    parser.add_argument("--version", action="version", version=f"ror-harness {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    val = sub.add_parser("validate", help="validate resources against the ROR profiles and nomenclatures")
+    val.add_argument("paths", nargs="+", help="JSON / NDJSON files or folders (Bundles: entries validated too)")
+    val.add_argument("--profile", help="canonical URL of a profile to validate against (default: meta.profile, "
+                                       "else the IG's profile for the resource type)")
+    val.add_argument("--ig", help="IG package: 0.7.0 (default), 0.1.1, name#version, a folder or a .tgz")
+    val.add_argument("--tx", metavar="URL", help="terminology server for value sets not bundled ($validate-code)")
+    val.add_argument("--format", choices=("text", "json", "outcome"), default="text")
+    val.set_defaults(func=_cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help exits 0, usage errors 2
+        return int(exc.code or 0)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
