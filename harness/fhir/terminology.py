@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.fhir.nos_fixtures import NOS_DIR, NosFixtureError, NosStore
 from harness.fhir.packages import PackageSet
-from harness.fhir.tx_client import TxClient
 from harness.fhir.vs_expansion import Expander
+
+if TYPE_CHECKING:
+    from harness.fhir.tx_client import TxClient
 
 MEMBER, NOT_MEMBER, NOT_CHECKED, INCONCLUSIVE = "member", "not-member", "not-checked", "inconclusive"
 
@@ -48,7 +51,10 @@ class Terminology:
         self.packages = packages
         self.nos = NosStore(nos_dir)
         self.tx_url = tx_url
-        self._tx = TxClient(tx_url, tx_timeout) if tx_url else None
+        self._tx: TxClient | None = None
+        if tx_url:
+            from harness.fhir.tx_client import TxClient  # late: httpx costs 50 ms to import offline
+            self._tx = TxClient(tx_url, tx_timeout)
         self._expander = Expander(self)
         self._located: dict[str, _Located] = {}
         self._verdicts: dict[tuple[str, str | None, str], CodeVerdict] = {}
