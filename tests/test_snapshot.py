@@ -19,14 +19,10 @@ from harness.fhir.snapshot import EXTENSION_SLICING, generate_snapshot
 ROR = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/"
 CORE = "http://hl7.org/fhir/StructureDefinition/"
 
-_VENDORED_META = "vendored core (Medplum copy) adds this non-R4 element to Meta"
 _ANNUAIRE_ADXP = ("official build resolved iso21090-ADXP-streetNameType to the Annuaire 0.2.0 copy "
                   "(FHIR 4.0.0); PackageSet resolves the core 4.0.1 definition first")
 #: (field, end of the element id) -> why the official snapshot differs there.
 ALLOWED = {
-    **{("extra", f".meta.{name}"): _VENDORED_META
-       for name in ("project", "author", "onBehalfOf", "account", "accounts", "compartment", "deleted")},
-    ("extra", "HealthcareService.offeredIn"): "vendored core (Medplum copy) adds the R5 element offeredIn",
     ("max", "line.extension:streetNameType.extension"): _ANNUAIRE_ADXP + " (extension 0..* there, 0..0 in core)",
     ("type", "line.extension:streetNameType.url"): _ANNUAIRE_ADXP + " (url typed uri there, System.String in core)",
     ("min", "line.extension:streetNameType.value[x]"): _ANNUAIRE_ADXP + " (value[x] 0..1 there, 1..1 in core)",

