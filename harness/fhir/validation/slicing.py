@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 _SEGMENT = re.compile(r"[^.(]+(?:\([^)]*\))?")
 _DEFAULT_EXTENSION_SLICING = Slicing((Discriminator("value", "url"),), "open", False)
-_NOTHING = object()
 
 
 def _segments(path: str) -> list[str]:
@@ -61,7 +60,7 @@ class SliceMatcher:
 
     def __init__(self, validator: "Validator") -> None:
         self.validator = validator
-        self._expected: dict[tuple[str, str, str], object] = {}
+        self._rules: dict[tuple[str, str, str], tuple[str, object]] = {}
 
     # -- expected values -------------------------------------------------------------------
     def _node_at(self, node: ElementNode, path: str) -> ElementNode | None:
@@ -91,24 +90,42 @@ class SliceMatcher:
                     continue
         return {}
 
-    def expected(self, slice_node: ElementNode, disc: Discriminator) -> object:
-        """The fixed/pattern value a slice requires at the discriminator path (or _NOTHING)."""
+    def rule(self, slice_node: ElementNode, disc: Discriminator) -> tuple[str, object]:
+        """How a value/pattern discriminator tells this slice apart, computed once per slice:
+        ("value", v) a fixed/pattern value at the path; ("binding", vs) a required binding (the
+        spec allows it, and ROR slices `specialty` and `characteristic` that way); ("exists", b)
+        the path is required or forbidden in the slice; ("any", None) the path does not
+        discriminate this slice; ("conformance", None) nothing usable (a profile defect)."""
         key = (slice_node.profile_url, slice_node.id, disc.path)
-        if key not in self._expected:
-            target = self._node_at(slice_node, disc.path)
-            value = _NOTHING
-            if target is not None:
-                value = target.fixed if target.fixed is not None else (
-                    target.pattern if target.pattern is not None else _NOTHING)
-            if value is _NOTHING and disc.path == "url" and slice_node.types and slice_node.types[0].profiles:
-                value = slice_node.types[0].profiles[0]  # an extension slice: its profile's canonical
-            self._expected[key] = value
-        return self._expected[key]
+        if key not in self._rules:
+            self._rules[key] = self._compute_rule(slice_node, disc)
+        return self._rules[key]
+
+    def _compute_rule(self, slice_node: ElementNode, disc: Discriminator) -> tuple[str, object]:
+        target = self._node_at(slice_node, disc.path)
+        if target is not None:
+            if target.fixed is not None:
+                return "value", target.fixed
+            if target.pattern is not None:
+                return "value", target.pattern
+        if disc.path == "url" and slice_node.types and slice_node.types[0].profiles:
+            return "value", slice_node.types[0].profiles[0]  # an extension slice: its profile's canonical
+        for node in (target, slice_node):
+            if node is not None and node.binding and node.binding[0] == "required":
+                return "binding", node.binding[1]
+        if target is not None:
+            if target.max == 0:
+                return "exists", False
+            if target.min >= 1:
+                return "exists", True
+            if disc.path.startswith("extension("):
+                return "any", None
+        return "conformance", None
 
     # -- assignment ------------------------------------------------------------------------
     def _conforms(self, item: tuple, slice_node: ElementNode, run: "_Run") -> bool:
         from harness.fhir.validation.validator import _Run
-        sub = _Run(root=run.root, full_urls=run.full_urls)
+        sub = _Run(root=run.root, top=run.top, full_urls=run.full_urls)
         self.validator._item(item, slice_node, sub)
         return not any(i.is_error for i in sub.issues)
 
@@ -116,18 +133,27 @@ class SliceMatcher:
         value = item[0]
         for disc in slicing.discriminators:
             if disc.type in ("value", "pattern"):
-                expected = self.expected(slice_node, disc)
-                if expected is _NOTHING:
+                kind, expected = self.rule(slice_node, disc)
+                if kind == "conformance":
                     run.add(make_issue("slicing-undiscriminable", "information", sliced.id,
                                        element=sliced.id, discriminator=disc.path, slice=slice_node.slice_name),
                             once_key=("slicing-undiscriminable", sliced.id, slice_node.slice_name))
                     if not self._conforms(item, slice_node, run):
                         return False
-                    continue
-                actual = values_at(value, disc.path, run.full_urls)
-                if not any(primitives.matches_pattern(a, expected) if isinstance(expected, (dict, list)) else a == expected
-                           for a in actual):
-                    return False
+                elif kind == "binding":
+                    type_code = item[2] or (slice_node.types[0].code if slice_node.types else "")
+                    codes = primitives.codings(type_code, value) if isinstance(value, dict) else [(None, value)]
+                    if not any(isinstance(c, str) and self.validator.terminology.check(expected, s, c).status == "member"
+                               for s, c in codes):
+                        return False
+                elif kind == "exists":
+                    if bool(values_at(value, disc.path, run.full_urls)) != expected:
+                        return False
+                elif kind == "value":
+                    actual = values_at(value, disc.path, run.full_urls)
+                    if not any(primitives.matches_pattern(a, expected) if isinstance(expected, (dict, list))
+                               else a == expected for a in actual):
+                        return False
             elif disc.type == "type":
                 target = values_at(value, disc.path, run.full_urls) if disc.path != "$this" else [value]
                 actual = item[2] if disc.path == "$this" and item[2] else (

@@ -29,7 +29,8 @@ BINDABLE = {"code", "string", "uri", "Coding", "CodeableConcept", "Quantity"}
 class _Run:
     """State of one top-level validation: issues, root resource, Bundle index, dedupe keys."""
 
-    root: dict
+    root: dict  # the resource being walked (%resource)
+    top: dict | None = None  # the outermost resource (%rootResource)
     issues: list[Issue] = field(default_factory=list)
     seen: set[tuple] = field(default_factory=set)
     full_urls: dict[str, dict] = field(default_factory=dict)
@@ -111,6 +112,7 @@ class Validator:
         if profile is not None:
             self.compiled(profile)  # fail loudly on an unknown explicit profile
         run = _Run(root=resource if isinstance(resource, dict) else {})
+        run.top = run.root
         rtype = resource.get("resourceType") if isinstance(resource, dict) else None
         result = ValidationResult(resource_type=rtype, resource_id=resource.get("id") if isinstance(resource, dict) else None,
                                   origin=origin)
@@ -166,7 +168,7 @@ class Validator:
                     run.add(make_issue("resource-type-wrong", "error", path, expected=root.path, found=rtype))
                     continue
                 self._walk_object(resource, root, path, run, resource_level=True)
-                self._constraints(root, resource, path, run)
+                self._constraints(root, resource, path, run, None)
         finally:
             run.root = outer_root
         return profiles
@@ -324,8 +326,8 @@ class Validator:
             for container in containers:
                 self._walk_object(value, container, path, run)
                 if container is not node:
-                    self._constraints(container, value, path, run)
-        self._constraints(node, value, path, run)
+                    self._constraints(container, value, path, run, container.path)
+        self._constraints(node, value, path, run, node.path if type_code in ("BackboneElement", "Element") else type_code)
         self._fixed_pattern(value, node, path, run)
         if node.binding and type_code in BINDABLE:
             self._binding(primitives.codings(type_code, value), node, path, run, type_code)
@@ -377,7 +379,7 @@ class Validator:
         for container in containers:
             self._walk_object(value, container, path, run)
             if container is not node:
-                self._constraints(container, value, path, run)
+                self._constraints(container, value, path, run, "Extension")
 
     # -- value checks ----------------------------------------------------------------------
     def _fixed_pattern(self, value: object, node: ElementNode, path: str, run: _Run) -> None:
@@ -442,18 +444,23 @@ class Validator:
             types.add(sd.get("type") if sd else url.rsplit("/", 1)[-1])
         return types
 
-    def _constraints(self, node: ElementNode, value: object, path: str, run: _Run) -> None:
+    def _constraints(self, node: ElementNode, value: object, path: str, run: _Run, focus_type: str | None) -> None:
+        """Evaluate the element's invariants on one item (`focus_type` types a non-resource focus)."""
         for c in node.constraints:
             if c.key in NATIVE_CONSTRAINTS or not c.expression:
                 continue
             try:
-                ok = self.fhirpath.check_invariant(c.expression, value, run.root)
+                result = self.fhirpath.evaluate(c.expression, value, type=focus_type, resource=run.root,
+                                                root=run.top or run.root)
             except Exception as exc:  # noqa: BLE001 - any engine failure means "not checked", never a pass
                 run.add(make_issue("invariant-not-checked", "information", path, source=node.profile_url,
                                    key=c.key, why=str(exc) or type(exc).__name__),
                         once_key=("invariant-not-checked", c.key))
                 continue
-            if ok is False:
+            # Only an explicit false fails: an empty result means the expression found nothing to
+            # object to (ref-1 on a logical reference, say); the HL7 Java engine reaches the same
+            # verdict through its not() of empty = true.
+            if result == [False]:
                 run.add(make_issue("invariant-failed", c.severity if c.severity in ("error", "warning", "information") else "error",
                                    path, source=f"{node.profile_url}#{node.id}", key=c.key, human=c.human))
 
