@@ -14,6 +14,16 @@ PRIMITIVE_JSON: dict[str, tuple[type, ...]] = {
 }
 FHIRPATH_STRING = "http://hl7.org/fhirpath/System.String"
 BEST_PRACTICE = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
+FHIR_TYPE = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
+
+
+def _type_code(t: dict) -> str:
+    """The FHIR type of a type entry: R4 snapshots type `Resource.id` and `Extension.url` as
+    `System.String` and name the FHIR type (id, uri) in the fhir-type extension."""
+    for ext in t.get("extension", ()):
+        if ext.get("url") == FHIR_TYPE and ext.get("valueUrl"):
+            return ext["valueUrl"]
+    return t["code"]
 
 
 @dataclass(frozen=True)
@@ -98,9 +108,12 @@ def _node(el: dict, profile_url: str) -> ElementNode:
     last = path.rsplit(".", 1)[-1]
     choice = last.endswith("[x]")
     types = tuple(
-        TypeRef(t["code"], tuple(t.get("profile", ())), tuple(t.get("targetProfile", ())))
+        TypeRef(_type_code(t), tuple(t.get("profile", ())), tuple(t.get("targetProfile", ())))
         for t in el.get("type", ())
     )
+    if el.get("base", {}).get("path") == "Resource.id":
+        # R4 types Resource.id as string, yet the spec defines it as an `id` (as the HL7 validator checks)
+        types = (TypeRef("id"),)
     base_max = el.get("base", {}).get("max", el.get("max", "1"))
     binding = el.get("binding")
     constraints = tuple(

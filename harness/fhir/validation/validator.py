@@ -303,6 +303,8 @@ class Validator:
             self._fixed_pattern(value, node, path, run)
             if node.binding and type_code in BINDABLE:
                 self._binding([(None, value)], node, path, run, type_code)
+            if node.constraints:
+                self._constraints(node, value, path, run, type_code)
         if ext is not None:
             container = node if node.children else self._type_root(type_code)
             if container is not None:
