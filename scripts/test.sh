@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install ror-harness with its test extras in .venv and run the test suite.
+# (The README's second command; .ci/run calls it.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+exec .venv/bin/python -m pytest -n 2 "$@"
