@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from harness.fhir.fhirpath import correction_for, default_engine
 from harness.fhir.packages import PackageError, PackageSet, ig_spec
 from harness.fhir.validation import primitives
 from harness.fhir.validation.messages import make_issue
@@ -58,8 +59,7 @@ class Validator:
             from harness.fhir.terminology import Terminology
             terminology = Terminology(self.packages, tx_url=tx_url)
         self.terminology = terminology
-        from harness.fhir.fhirpath import FhirPath
-        self.fhirpath = FhirPath()
+        self.fhirpath = default_engine()
         self._compiled: dict[str, ElementNode] = {}
         self._broken: dict[str, str] = {}
         self._default_profiles = self._find_default_profiles()
@@ -452,19 +452,18 @@ class Validator:
             if c.key in NATIVE_CONSTRAINTS or not c.expression:
                 continue
             try:
-                result = self.fhirpath.evaluate(c.expression, value, type=focus_type, resource=run.root,
-                                                root=run.top or run.root)
+                ok = self.fhirpath.check_invariant(c.expression, value, type=focus_type, resource=run.root,
+                                                   root=run.top or run.root)
             except Exception as exc:  # noqa: BLE001 - any engine failure means "not checked", never a pass
                 run.add(make_issue("invariant-not-checked", "information", path, source=node.profile_url,
-                                   key=c.key, why=str(exc) or type(exc).__name__),
+                                   key=c.key, why=getattr(exc, "reason", None) or str(exc) or type(exc).__name__),
                         once_key=("invariant-not-checked", c.key))
                 continue
-            # Only an explicit false fails: an empty result means the expression found nothing to
-            # object to (ref-1 on a logical reference, say); the HL7 Java engine reaches the same
-            # verdict through its not() of empty = true.
-            if result == [False]:
+            if not ok:
+                correction = correction_for(c.expression)
+                source = f"{node.profile_url}#{node.id}" + (f"; evaluated as corrected: {correction.reason}" if correction else "")
                 run.add(make_issue("invariant-failed", c.severity if c.severity in ("error", "warning", "information") else "error",
-                                   path, source=f"{node.profile_url}#{node.id}", key=c.key, human=c.human))
+                                   path, source=source, key=c.key, human=c.human))
 
 
 def validate(resource: dict, profile: str | None = None, *, ig: str | None = None) -> ValidationResult:
