@@ -15,12 +15,13 @@ from harness.fhir.fhirpath import correction_for, default_engine
 from harness.fhir.packages import PackageError, PackageSet, ig_spec
 from harness.fhir.validation import primitives
 from harness.fhir.validation.messages import make_issue
+from harness.fhir.validation.native import native_verdict
 from harness.fhir.validation.model import ElementNode, TypeRef, compile_snapshot, find_by_id
 from harness.fhir.validation.outcome import Issue, ValidationResult
 from harness.fhir.validation.slicing import SliceMatcher
 
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
-#: Constraints evaluated natively (cheaper and exact): the rest goes to FHIRPath.
+#: Checked by the walk itself (empty values, extension shape): never sent to FHIRPath.
 NATIVE_CONSTRAINTS = {"ele-1", "ext-1"}
 REFERENCE_RE = re.compile(r"^(?:(?P<base>.*/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?|#.*|urn:(?:uuid|oid):.+)$")
 BINDABLE = {"code", "string", "uri", "Coding", "CodeableConcept", "Quantity"}
@@ -450,6 +451,12 @@ class Validator:
         """Evaluate the element's invariants on one item (`focus_type` types a non-resource focus)."""
         for c in node.constraints:
             if c.key in NATIVE_CONSTRAINTS or not c.expression:
+                continue
+            ok = native_verdict(c.key, c.expression, value)
+            if ok is not None:
+                if not ok:
+                    run.add(make_issue("invariant-failed", c.severity, path, source=f"{node.profile_url}#{node.id}",
+                                       key=c.key, human=c.human))
                 continue
             try:
                 ok = self.fhirpath.check_invariant(c.expression, value, type=focus_type, resource=run.root,
