@@ -372,3 +372,17 @@ def test_closed_and_ordered_slicing(tmp_path):
     fixed = dict(base, identifier=[{"system": "urn:a", "value": "1"}])
     result = v.validate(fixed)
     assert result.ok
+
+
+def test_terminology_server_down_is_inconclusive_not_an_error():
+    """J124 (communes) is not bundled: with a dead terminology server the verdict is
+    'inconclusive' (a warning naming the infrastructure), the resource stays valid."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    v = Validator(tx_url=f"http://127.0.0.1:{port}/fhir")
+    result = v.validate(location())
+    assert result.ok
+    found = [i for i in result.issues if i.message_id == "binding-inconclusive"]
+    assert found and found[0].code == "exception" and str(port) in (found[0].source or "")

@@ -63,6 +63,7 @@ class Validator:
         self.fhirpath = default_engine()
         self._compiled: dict[str, ElementNode] = {}
         self._broken: dict[str, str] = {}
+        self._resource_types: dict[str, bool] = {}
         self._default_profiles = self._find_default_profiles()
         self.slices = SliceMatcher(self)
 
@@ -190,6 +191,14 @@ class Validator:
         node._keymap = keymap  # type: ignore[attr-defined]
         return keymap
 
+    def _required(self, node: ElementNode) -> list[ElementNode]:
+        """Children that must be visited even when absent (a minimum, or a slice with one)."""
+        cached = getattr(node, "_required", None)
+        if cached is None:
+            cached = [c for c in node.children.values() if c.min > 0 or any(s.min > 0 for s in c.slices)]
+            node._required = cached  # type: ignore[attr-defined]
+        return cached
+
     def _walk_object(self, obj: object, container: ElementNode, path: str, run: _Run,
                      resource_level: bool = False) -> None:
         """Check the keys of one JSON object against the children of `container`."""
@@ -200,14 +209,21 @@ class Validator:
             run.add(make_issue("empty", "error", path))
             return
         keymap = self._keymap(container)
+        present: set[int] = set()
         for key in obj:
             if resource_level and key == "resourceType":
                 continue
-            name = key[1:] if key.startswith("_") else key
-            if name not in keymap:
+            entry = keymap.get(key[1:] if key.startswith("_") else key)
+            if entry is None:
                 run.add(make_issue("unknown-element", "error", f"{path}.{key}", name=key))
+            else:
+                present.add(id(entry[0]))
+        # Absent optional elements have nothing to check: visit what is there or required.
+        for child in self._required(container):
+            present.add(id(child))
         for child in container.children.values():
-            self._element(obj, child, keymap, path, run)
+            if id(child) in present:
+                self._element(obj, child, keymap, path, run)
 
     def _gather(self, obj: dict, child: ElementNode, keymap: dict, path: str, run: _Run) -> list[tuple]:
         """The instance items of one element: (value, primitive-extension part, type, path)."""
@@ -338,8 +354,11 @@ class Validator:
             self._reference(value, type_ref, path, run)
 
     def _is_resource_type(self, code: str) -> bool:
-        sd = self.packages.resolve(CORE_SD + code, "StructureDefinition")
-        return bool(sd and sd.get("kind") == "resource")
+        known = self._resource_types.get(code)
+        if known is None:
+            sd = self.packages.resolve(CORE_SD + code, "StructureDefinition")
+            known = self._resource_types[code] = bool(sd and sd.get("kind") == "resource")
+        return known
 
     def _containers(self, node: ElementNode, type_code: str, type_ref: TypeRef | None) -> list[ElementNode]:
         """What defines the children of a complex item: the element's own expanded children,
