@@ -68,7 +68,9 @@ def iter_inputs(paths: list[str | Path]) -> Iterator[Loaded]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for f in sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()):
+            # Hidden files (a package's .index.json) and package manifests are not resources.
+            for f in sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+                            and not p.name.startswith(".") and p.name != "package.json"):
                 yield from read_file(f)
         elif path.exists():
             yield from read_file(path)
