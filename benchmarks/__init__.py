@@ -1,0 +1,1 @@
+"""Corpus, agreement check against Medplum and throughput benchmark (run from the repo root)."""
