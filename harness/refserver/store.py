@@ -6,6 +6,9 @@ indexes. WAL lets HTTP worker threads read while one writer loads or updates.
 
 Threading model: one writer connection guarded by a lock, one reader connection per thread
 (readers never block the writer and always see the last committed state).
+
+Every write also writes the resource's search index rows (search/index.py) in the same
+transaction, so a search never sees a resource without its index or the other way round.
 """
 from __future__ import annotations
 
@@ -18,7 +21,10 @@ from pathlib import Path
 
 import orjson
 
-from harness.fhir.packages import PackageSet
+from harness.fhir.packages import DEFAULT_IG, PackageSet
+from harness.refserver.search.fhirtypes import FhirTypes
+from harness.refserver.search.index import Indexer
+from harness.refserver.search.registry import Registry
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -75,14 +81,15 @@ class Store:
 
     def __init__(self, path: str | Path, packages: PackageSet | None = None) -> None:
         self.path = Path(path)
-        self.packages = packages
+        self.packages = packages if packages is not None else PackageSet(DEFAULT_IG)
+        self.registry = Registry(self.packages)
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._writer = self._connect()
         self._writer.executescript(SCHEMA)
-        self._writer.commit()
+        self.indexer = Indexer(self.registry, FhirTypes(self.packages), self._writer)
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -165,11 +172,14 @@ class Store:
         stored["meta"] = meta
         body = orjson.dumps(stored)
         if current:
+            row_id = current[0]
             conn.execute("UPDATE resources SET version=?, last_updated=?, body=? WHERE rid=?",
-                         (version, meta["lastUpdated"], body, current[0]))
+                         (version, meta["lastUpdated"], body, row_id))
         else:
-            conn.execute("INSERT INTO resources (type, id, version, last_updated, body) VALUES (?,?,?,?,?)",
-                         (rtype, rid, version, meta["lastUpdated"], body))
+            row_id = conn.execute(
+                "INSERT INTO resources (type, id, version, last_updated, body) VALUES (?,?,?,?,?)",
+                (rtype, rid, version, meta["lastUpdated"], body)).lastrowid
+        self.indexer.write(conn, row_id, stored, replace=current is not None)
         conn.execute("INSERT OR REPLACE INTO history (type, id, version, last_updated, body) VALUES (?,?,?,?,?)",
                      (rtype, rid, version, meta["lastUpdated"], body))
         return stored
