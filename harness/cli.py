@@ -6,6 +6,7 @@ input error, 3 target unreachable.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -41,6 +42,33 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(not r.ok for r in results) else EXIT_OK
 
 
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from harness.dataset import ScaleError, resolve_scale, write_ndjson
+
+    try:
+        resolve_scale(args.scale)
+    except ScaleError as exc:
+        print(f"ror-harness dataset: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out == "-":
+        try:
+            count = write_ndjson(sys.stdout.buffer, args.scale, args.seed)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (`| head`): not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+    else:
+        try:
+            with open(args.out, "wb") as stream:
+                count = write_ndjson(stream, args.scale, args.seed)
+        except OSError as exc:
+            print(f"ror-harness dataset: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+    print(f"ror-harness dataset: {count} resources (scale {args.scale}, seed {args.seed}) written to "
+          f"{'standard output' if args.out == '-' else args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ror-harness", description="Conformance test harness for the ROR FHIR API")
     parser.add_argument("--version", action="version", version=f"ror-harness {__version__}")
@@ -53,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--tx", metavar="URL", help="terminology server for value sets not bundled ($validate-code)")
     val.add_argument("--format", choices=("text", "json", "outcome"), default="text")
     val.set_defaults(func=_cmd_validate)
+    data = sub.add_parser("dataset", help="write the seeded synthetic ROR dataset as NDJSON")
+    data.add_argument("--scale", default="small",
+                      help="small (a few hundred resources), medium (>= 100,000), national (>= 1,000,000) "
+                           "or a number of resources (default: small)")
+    data.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same bytes (default: 0)")
+    data.add_argument("--out", default="-", metavar="FILE.ndjson", help="output file, - for standard output (default)")
+    data.set_defaults(func=_cmd_dataset)
     return parser
 
 
