@@ -69,6 +69,21 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from harness.refserver.faults import list_lines
+    from harness.refserver.serve_cli import config_from_args, run
+
+    if args.list_faults:
+        print("\n".join(list_lines()))
+        return EXIT_OK
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"ror-harness serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run(config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ror-harness", description="Conformance test harness for the ROR FHIR API")
     parser.add_argument("--version", action="version", version=f"ror-harness {__version__}")
@@ -81,6 +96,23 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--tx", metavar="URL", help="terminology server for value sets not bundled ($validate-code)")
     val.add_argument("--format", choices=("text", "json", "outcome"), default="text")
     val.set_defaults(func=_cmd_validate)
+    srv = sub.add_parser("serve", help="run the embedded reference ROR server (FHIR API, OAuth2, $export)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    srv.add_argument("--port", type=int, default=8080, help="port (0: a free port)")
+    srv.add_argument("--dataset", default="small", help="small | medium (generated) or an NDJSON file")
+    srv.add_argument("--seed", type=int, default=0, help="seed of the generated dataset")
+    srv.add_argument("--db", help="SQLite file (default: a temporary one); an existing one is served as is")
+    srv.add_argument("--tls-cert", help="server certificate (PEM): serve HTTPS")
+    srv.add_argument("--tls-key", help="private key of --tls-cert (PEM)")
+    srv.add_argument("--client-ca", help="CA (PEM) of the client certificates (mTLS)")
+    srv.add_argument("--require-client-cert", action="store_true", help="refuse TLS connections without a client "
+                                                                        "certificate from --client-ca")
+    srv.add_argument("--client-id", help="OAuth2 client id of the main client (default ror-harness)")
+    srv.add_argument("--client-secret", help="its secret (default ror-harness-secret)")
+    srv.add_argument("--fault", action="append", default=[], metavar="NAME",
+                     help="switch on a named fault (repeatable; see --list-faults)")
+    srv.add_argument("--list-faults", action="store_true", help="print the named faults, one per line, and exit")
+    srv.set_defaults(func=_cmd_serve)
     data = sub.add_parser("dataset", help="write the seeded synthetic ROR dataset as NDJSON")
     data.add_argument("--scale", default="small",
                       help="small (a few hundred resources), medium (>= 100,000), national (>= 1,000,000) "

@@ -1,0 +1,158 @@
+"""Named faults: deliberate, documented deviations that make the reference server subtly wrong.
+
+Why: a conformance check is only trusted once it has been seen to fail. Each fault is one switch
+(`ror-harness serve --fault NAME`, `ServerConfig(faults=...)`) that breaks exactly one rule of
+the IG or of FHIR, so that every check of the harness can be pointed at a server that violates
+what it checks. The clean server is right; each faulty one is wrong in one named way.
+
+This module only names them; the code that honours a fault sits where the behaviour it breaks
+lives, behind `name in config.faults`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    area: str
+    description: str  # English, one line: what the server does wrong
+    explication: str  # French: the same, for the report read by vendors
+
+
+_FAULTS = (
+    # -- Bundle shape --------------------------------------------------------------------------
+    Fault("bundle-type-collection", "bundle",
+          "search results come in a Bundle of type 'collection' instead of 'searchset'",
+          "le Bundle de résultats est de type « collection » au lieu de « searchset »"),
+    Fault("bundle-no-total", "bundle",
+          "searchset Bundles carry no 'total'",
+          "le Bundle de résultats ne porte pas l'élément « total » (exigé par l'IG, même à 0)"),
+    Fault("bundle-no-self-link", "bundle",
+          "searchset Bundles have no 'self' link",
+          "le Bundle de résultats n'a pas de lien « self »"),
+    Fault("entry-no-fullurl", "bundle",
+          "Bundle entries have no fullUrl",
+          "les entrées du Bundle n'ont pas de fullUrl"),
+    Fault("include-as-match", "bundle",
+          "included resources are marked search.mode 'match' instead of 'include'",
+          "les ressources incluses (_include/_revinclude) sont marquées « match » au lieu de « include »"),
+    # -- paging --------------------------------------------------------------------------------
+    Fault("paging-duplicates", "paging",
+          "every page after the first repeats the last entry of the previous page",
+          "chaque page après la première répète la dernière entrée de la page précédente (doublons)"),
+    Fault("paging-broken-next", "paging",
+          "the 'next' link points to a page the server cannot serve",
+          "le lien « next » pointe vers une page que le serveur ne sait pas servir"),
+    Fault("paging-wrong-total", "paging",
+          "'total' is one more than the number of matches",
+          "« total » vaut un de plus que le nombre réel de correspondances"),
+    Fault("paging-cyclic-next", "paging",
+          "the last page still has a 'next' link, back to the first page: paging never ends",
+          "la dernière page a encore un lien « next » qui ramène à la première : la pagination ne finit jamais"),
+    Fault("paging-count-ignored", "paging",
+          "_count is ignored: pages always have the default size",
+          "le paramètre _count est ignoré : les pages ont toujours la taille par défaut"),
+    # -- search parameters ---------------------------------------------------------------------
+    Fault("token-param-ignored", "search",
+          "the token parameter 'characteristic' is silently ignored",
+          "le paramètre de type token « characteristic » est ignoré sans avertissement"),
+    Fault("date-off-by-one", "search",
+          "date parameters are compared one day later than asked",
+          "les critères de date sont appliqués avec un jour de décalage"),
+    Fault("string-case-sensitive", "search",
+          "string parameters match case-sensitively",
+          "la recherche sur les chaînes de caractères tient compte de la casse (FHIR : insensible)"),
+    Fault("string-exact-only", "search",
+          "string parameters match only whole values, not prefixes",
+          "la recherche sur les chaînes ne trouve que les valeurs exactes, pas les débuts de chaîne"),
+    Fault("not-modifier-ignored", "search",
+          "parameters with the :not modifier are silently ignored",
+          "les paramètres avec le modificateur :not sont ignorés sans avertissement"),
+    Fault("chain-ignored", "search",
+          "chained parameters (e.g. location.address-postalcode) are silently ignored",
+          "les paramètres chaînés (ex. location.address-postalcode) sont ignorés sans avertissement"),
+    Fault("unknown-param-silent", "search",
+          "unknown parameters are neither reported nor refused, even under Prefer: handling=strict",
+          "les paramètres inconnus ne sont ni signalés ni refusés, même avec Prefer: handling=strict"),
+    Fault("includes-missing", "search",
+          "_include and _revinclude are ignored: no included resources",
+          "_include et _revinclude sont ignorés : aucune ressource incluse"),
+    Fault("near-distance-missing", "search",
+          "near-insee-code results lack the location-distance extension",
+          "les résultats de near-insee-code n'ont pas l'extension location-distance"),
+    # -- returned data -------------------------------------------------------------------------
+    Fault("meta-lastupdated-missing", "data",
+          "returned resources have no meta.lastUpdated",
+          "les ressources renvoyées n'ont pas de meta.lastUpdated"),
+    Fault("unknown-element", "data",
+          "returned resources carry an element that FHIR does not define",
+          "les ressources renvoyées portent un élément inconnu de FHIR"),
+    Fault("code-outside-valueset", "data",
+          "the first type code of returned resources is not in its NOS value set",
+          "le premier code « type » des ressources renvoyées n'appartient pas à son jeu de valeurs NOS"),
+    # -- security ------------------------------------------------------------------------------
+    Fault("accept-missing-token", "security",
+          "requests without a bearer token are served",
+          "les requêtes sans jeton d'accès sont servies"),
+    Fault("accept-expired-token", "security",
+          "expired bearer tokens are accepted",
+          "les jetons d'accès expirés sont acceptés"),
+    Fault("ignore-client-cert", "security",
+          "the TLS client certificate is neither required nor checked against the token",
+          "le certificat client TLS n'est ni exigé ni comparé à celui du jeton (mTLS contourné)"),
+    Fault("ignore-ror-headers", "security",
+          "the four Ror-* headers are not required",
+          "les 4 headers Ror-* ne sont pas exigés"),
+    Fault("profile0-sees-sensitive", "security",
+          "access profile 0 sees sensitive units",
+          "le profil d'accès 0 voit les unités sensibles"),
+    # -- PATCH ---------------------------------------------------------------------------------
+    Fault("patch-replace-creates", "patch",
+          "a capacity 'replace' on a missing indicator creates it instead of answering 404",
+          "un « replace » capacitaire sur un indicateur absent le crée au lieu de répondre 404"),
+    Fault("patch-multiple-first", "patch",
+          "a capacity PATCH whose identifier matches several Locations patches the first instead of 412",
+          "un PATCH capacitaire dont l'identifiant désigne plusieurs Location modifie la première au lieu de répondre 412"),
+    Fault("capacity-combination-unchecked", "patch",
+          "invalid combinations of capacity indicator codes are accepted",
+          "les combinaisons de codes d'indicateur capacitaire invalides sont acceptées"),
+    # -- versions ------------------------------------------------------------------------------
+    Fault("if-match-ignored", "versioning",
+          "If-Match is ignored: a stale version overwrites the current one",
+          "If-Match est ignoré : une version périmée écrase la version courante"),
+    Fault("etag-missing", "versioning",
+          "reads and writes return no ETag header",
+          "les lectures et écritures ne renvoient pas d'en-tête ETag"),
+    # -- HTTP ----------------------------------------------------------------------------------
+    Fault("error-not-outcome", "http",
+          "errors are answered with a plain-text body instead of an OperationOutcome",
+          "les erreurs sont renvoyées en texte brut au lieu d'un OperationOutcome"),
+    Fault("wrong-content-type", "http",
+          "FHIR responses are labelled application/json instead of application/fhir+json",
+          "les réponses FHIR sont étiquetées application/json au lieu de application/fhir+json"),
+    Fault("xml-not-406", "http",
+          "a request for XML only gets JSON with 200 instead of 406",
+          "une demande en XML seul reçoit du JSON avec 200 au lieu de 406"),
+    Fault("create-200", "http",
+          "create answers 200 without a Location header instead of 201 Created",
+          "la création répond 200 sans en-tête Location au lieu de 201 Created"),
+    Fault("export-no-content-location", "export",
+          "$export answers 202 without the Content-Location polling URL",
+          "$export répond 202 sans l'URL de suivi Content-Location"),
+)
+
+#: The faults by name, in the order above (the order `--list-faults` prints).
+FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}
+
+
+def unknown_faults(names: Iterable[str]) -> set[str]:
+    return {n for n in names if n not in FAULTS}
+
+
+def list_lines() -> list[str]:
+    """One line per fault: name, area, English description, French explanation."""
+    width = max(len(n) for n in FAULTS)
+    return [f"{f.name:<{width}}  [{f.area}] {f.description} — {f.explication}" for f in FAULTS.values()]
