@@ -270,12 +270,14 @@ class _Collector:
     def _near(self) -> dict | None:
         """A commune and a radius with Locations inside (ST3-S6), from the synthetic positions."""
         placed = [(lid, place[1], place[2]) for lid, place in self.location_place.items() if place[2]]
-        for _, commune, _ in placed:
+        communes = sorted({commune for _, commune, _ in placed}, key=lambda c: (geo.is_synthetic_point(c), c))
+        for commune in communes:  # communes with a real (GeoNames) point first
             centre = geo.commune_position(commune)
             inside = [lid for lid, _, pos in placed if _km(centre, pos) <= _NEAR_KM]
             if len(inside) >= 2:
                 return {"commune": commune, "latitude": centre[0], "longitude": centre[1],
-                        "distance_km": _NEAR_KM, "locations": len(inside)}
+                        "distance_km": _NEAR_KM, "locations": len(inside),
+                        "synthetic_point": geo.is_synthetic_point(commune)}
         return None
 
     def _age(self) -> dict | None:
