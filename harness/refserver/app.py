@@ -255,7 +255,9 @@ async def instance_level(request: Request, state: ServerState) -> Response:
         body = parse_json(data)
 
         def update() -> dict:
-            _visible_or_404(state, access, state.store.get(resource_type, resource_id), label)
+            current = state.store.get(resource_type, resource_id)
+            if current is not None:  # a missing one is the writer's 405 (no update-as-create)
+                _visible_or_404(state, access, current, label)
             return state.writer.update(resource_type, resource_id, body, request.headers.get("if-match"))
 
         return _resource_response(request, state, await _locked(state, update))
