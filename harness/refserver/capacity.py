@@ -185,12 +185,15 @@ class CapacityRules:
         for op in operations:
             patched = self.patcher.apply(patched, [self._standard(patched, op)])
         after = [e for e in patched.get("extension", []) if e.get("url") == SUPPORTED_CAPACITY]
-        for indicator in after:
-            if indicator not in before:
-                self.check_indicator(indicator)
+        changed = list(after)
+        for kept in before:  # what is left was created or changed by this PATCH
+            if kept in changed:
+                changed.remove(kept)
+        for indicator in changed:
+            self.check_indicator(indicator)
         keys = [indicator_key(i) for i in after]
-        for indicator, key in zip(after, keys):
-            if keys.count(key) > 1 and indicator not in before:
+        for indicator in changed:
+            if keys.count(indicator_key(indicator)) > 1:
                 raise _business("Un indicateur existe déjà pour : " + describe_key(indicator)
                                 + " (mettre à jour avec 'replace')", EXPRESSION_INDICATOR)
         return patched
