@@ -52,7 +52,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes() -> None:
 def test_scales() -> None:
     assert resolve_scale("small") == 300 and resolve_scale("medium") >= 100_000
     assert resolve_scale("national") >= 1_000_000 and resolve_scale("1234") == 1234 and resolve_scale(50) == 50
-    for bad in ("tiny", "0", "-3", 0, "1e6", True):
+    for bad in ("tiny", "0", "-3", 0, "1e6", True, 5_000_001):
         with pytest.raises(ScaleError):
             resolve_scale(bad)
 

@@ -35,6 +35,8 @@ from harness.dataset.catalogue import (FAMILY_NAMES, GIVEN_FEMALE, GIVEN_MALE, K
 
 #: Named scales -> minimum number of resources before the Tasks.
 SCALES: dict[str, int] = {"small": 300, "medium": 100_000, "national": 1_000_000}
+#: Largest scale: beyond it the 4-digit FINESS serials of La Réunion could run out.
+MAX_SCALE = 5_000_000
 #: Regions of the small scale, cycled (Pays de la Loire, Bretagne, Île-de-France, Corse, La Réunion):
 #: the IG's own examples live in the first three; Corse and La Réunion exercise 2A/2B and overseas codes.
 SMALL_REGIONS = ("52", "53", "11", "94", "04")
@@ -65,8 +67,8 @@ def resolve_scale(scale: str | int) -> int:
         value = int(scale)
     else:
         raise ScaleError(f"unknown scale {scale!r}: use {', '.join(SCALES)} or a number of resources")
-    if value < 1:
-        raise ScaleError(f"scale must be at least 1 resource, got {value}")
+    if not 1 <= value <= MAX_SCALE:
+        raise ScaleError(f"scale must be between 1 and {MAX_SCALE:,} resources, got {value:,}")
     return value
 
 
@@ -185,9 +187,11 @@ class _Generator:
         return kind.offers[turn % len(kind.offers)]
 
     def finess(self, department: str) -> str:
+        """The next FINESS of a department: spread out in mainland, consecutive overseas where
+        only four digits are free (enough for MAX_SCALE)."""
         serial = self.finess_serials.get(department, 0) + 1
         self.finess_serials[department] = serial
-        return ids.finess(department, 1000 + serial * 7)
+        return ids.finess(department, 100 + serial if len(department) == 3 else 1000 + serial * 7)
 
     # -- Tasks --------------------------------------------------------------------------------
     def _tasks(self) -> Iterator[dict]:
