@@ -1,0 +1,216 @@
+"""One test per named fault: the clean server behaves right, the faulty one deviates, and the
+deviation is the one the fault names. Each probe reads one observable over real HTTP."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from harness.fhir.validation import Validator
+from harness.refserver.config import SecurityConfig
+from harness.refserver.faults import FAULTS
+from harness.refserver.runner import RunningServer
+from refserver_http_support import PUBLIC, ROR_HEADERS, client, make_pki, seed_db, start  # noqa: F401
+from test_refserver_http_patch import indicator, operation, params, where
+
+KEY = b"fault-tests-token-key-0123456789"
+JSON = {"Content-Type": "application/fhir+json"}
+
+
+@dataclass
+class Probe:
+    server: RunningServer
+    api: httpx.Client
+    facts: dict
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.api.get(url, **kwargs)
+
+    def bundle(self, url: str, **kwargs: Any) -> dict:
+        answer = self.get(url, **kwargs)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+
+def _matches(bundle: dict) -> list[str]:
+    return [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+
+
+def _walk(p: Probe, url: str, limit: int = 60) -> tuple[list[str], int, bool]:
+    """(matched ids, first total, ended by itself) following next links at most `limit` times."""
+    ids, total = [], None
+    for _ in range(limit):
+        bundle = p.bundle(url)
+        total = bundle.get("total") if total is None else total
+        ids += _matches(bundle)
+        url = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
+        if url is None:
+            return ids, total, True
+    return ids, total, False
+
+
+def _expired_token() -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(orjson.dumps({"alg": "HS256", "typ": "JWT"}))
+    body = b64(orjson.dumps({"client_id": "ror-harness", "exp": int(time.time()) - 60, "ror_profile": 1,
+                             "scope": "system/*.read system/*.write"}))
+    return f"{head}.{body}.{b64(hmac.new(KEY, f'{head}.{body}'.encode(), hashlib.sha256).digest())}"
+
+
+def _capacity(p: Probe, body: dict) -> int:
+    with client(p.server, ror_headers=False) as bare:
+        return bare.patch("/Location", params={"identifier": p.facts["synchro"]}, json=body, headers=JSON).status_code
+
+
+def _multiple(p: Probe) -> int:
+    copy_of = {k: v for k, v in p.facts["location"].items() if k not in ("id", "meta")}
+    assert p.api.post("/Location", json=copy_of, headers=JSON).status_code == 201
+    return _capacity(p, params(operation("delete", where(indicator()))))
+
+
+def _public_read(p: Probe) -> int:
+    with client(p.server, PUBLIC) as public:
+        return public.get(f"/HealthcareService/{p.facts['sensitive']}").status_code
+
+
+def _validates(p: Probe, path: str) -> bool:
+    return Validator().validate(p.get(path).json()).ok
+
+
+def _no_client_cert(p: Probe) -> int | str:
+    try:
+        return httpx.get(f"{p.server.base_url}/metadata", verify=p.facts["ca_only"]).status_code
+    except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError):
+        return "refused"
+
+
+#: fault -> (probe, value on the clean server); the faulty server must give another value.
+CASES: dict[str, tuple[Callable[[Probe], Any], Any]] = {
+    "bundle-type-collection": (lambda p: p.bundle("/Task")["type"], "searchset"),
+    "bundle-no-total": (lambda p: "total" in p.bundle("/Task"), True),
+    "bundle-no-self-link": (lambda p: [link["relation"] for link in p.bundle("/Task")["link"]], ["self"]),
+    "entry-no-fullurl": (lambda p: all("fullUrl" in e for e in p.bundle("/Task")["entry"]), True),
+    "include-as-match": (lambda p: sorted({e["search"]["mode"] for e in p.bundle(
+        "/HealthcareService?_count=2&_include=HealthcareService:organization")["entry"]}), ["include", "match"]),
+    "paging-duplicates": (lambda p: (lambda ids: len(ids) == len(set(ids)))(_walk(p, "/HealthcareService?_count=10")[0]),
+                          True),
+    "paging-broken-next": (lambda p: p.get(next(link["url"] for link in p.bundle("/HealthcareService?_count=10")["link"]
+                                                if link["relation"] == "next")).status_code, 200),
+    "paging-wrong-total": (lambda p: (lambda w: len(w[0]) == w[1])(_walk(p, "/Organization?_count=25")), True),
+    "paging-cyclic-next": (lambda p: _walk(p, "/Organization?_count=25")[2], True),
+    "paging-count-ignored": (lambda p: len(_matches(p.bundle("/Organization?_count=3"))), 3),
+    "token-param-ignored": (lambda p: p.bundle("/HealthcareService", params={"characteristic": p.facts["characteristic"]}
+                                               )["total"] < p.bundle("/HealthcareService")["total"], True),
+    "date-off-by-one": (lambda p: p.facts["org"]["id"] in _matches(p.bundle(
+        "/Organization", params={"_lastUpdated": f"eq{p.facts['day']}", "_count": "1000"})), True),
+    "string-case-sensitive": (lambda p: p.facts["org"]["id"] in _matches(p.bundle(
+        "/Organization", params={"name": p.facts["org"]["name"][:6].lower(), "_count": "1000"})), True),
+    "string-exact-only": (lambda p: p.facts["org"]["id"] in _matches(p.bundle(
+        "/Organization", params={"name": p.facts["org"]["name"][:6], "_count": "1000"})), True),
+    "not-modifier-ignored": (lambda p: p.facts["org"]["id"] in _matches(p.bundle(
+        "/Organization", params={"_id:not": p.facts["org"]["id"], "_count": "1000"})), False),
+    "chain-ignored": (lambda p: p.bundle("/HealthcareService", params={"organization.name": "zzz-nothing"})["total"], 0),
+    "unknown-param-silent": (lambda p: p.get("/Task?bogus=1", headers={"Prefer": "handling=strict"}).status_code, 400),
+    "includes-missing": (lambda p: any(e["search"]["mode"] == "include" for e in p.bundle(
+        "/HealthcareService?_count=2&_include=HealthcareService:organization")["entry"]), True),
+    "near-distance-missing": (lambda p: all("extension" in e["search"] for e in p.bundle(
+        "/Location", params={"near-insee-code": f"{p.facts['commune']}|30|km"})["entry"]), True),
+    "meta-lastupdated-missing": (lambda p: "lastUpdated" in p.get(f"/Organization/{p.facts['org']['id']}").json()["meta"],
+                                 True),
+    "unknown-element": (lambda p: _validates(p, f"/Organization/{p.facts['org']['id']}"), True),
+    "code-outside-valueset": (lambda p: _validates(p, f"/Location/{p.facts['location']['id']}"), True),
+    "accept-missing-token": (lambda p: httpx.get(f"{p.server.base_url}/Task", headers=ROR_HEADERS).status_code, 401),
+    "accept-expired-token": (lambda p: httpx.get(f"{p.server.base_url}/Task", headers={
+        **ROR_HEADERS, "Authorization": f"Bearer {_expired_token()}"}).status_code, 401),
+    "ignore-client-cert": (_no_client_cert, "refused"),
+    "ignore-ror-headers": (lambda p: httpx.get(f"{p.server.base_url}/Task", headers={
+        "Authorization": p.api.headers["authorization"]}).status_code, 400),
+    "profile0-sees-sensitive": (_public_read, 404),
+    "patch-replace-creates": (lambda p: _capacity(p, params(operation(
+        "replace", where(indicator()), value={"valueExtension": indicator(3)}))), 404),
+    "patch-multiple-first": (_multiple, 412),
+    "capacity-combination-unchecked": (lambda p: _capacity(p, params(operation(
+        "add", "Location", name={"valueString": "extension"},
+        value={"valueExtension": indicator(capacityClosingType="01")}))), 400),
+    "if-match-ignored": (lambda p: p.api.put(f"/Organization/{p.facts['org']['id']}", json=p.facts["org"],
+                                             headers={**JSON, "If-Match": 'W/"999"'}).status_code, 412),
+    "etag-missing": (lambda p: "etag" in p.get(f"/Organization/{p.facts['org']['id']}").headers, True),
+    "error-not-outcome": (lambda p: p.get("/Organization/nope").headers["content-type"].split(";")[0],
+                          "application/fhir+json"),
+    "wrong-content-type": (lambda p: p.get("/Task").headers["content-type"].split(";")[0], "application/fhir+json"),
+    "xml-not-406": (lambda p: p.get("/Task", headers={"Accept": "application/fhir+xml"}).status_code, 406),
+    "create-200": (lambda p: p.api.post("/Organization", json={k: v for k, v in p.facts["org"].items()
+                                                                if k not in ("id", "meta")}, headers=JSON).status_code, 201),
+    "export-no-content-location": (lambda p: "content-location" in p.get(
+        "/$export", params={"_type": "Task"}, headers={"Prefer": "respond-async"}).headers, True),
+}
+
+
+def test_every_fault_has_a_test():
+    assert set(CASES) == set(FAULTS)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("fault-pki"))
+
+
+def _security(fault: str, pki) -> SecurityConfig:
+    if fault == "ignore-client-cert":
+        return pki.security(require_client_cert=True, token_key=KEY)
+    return SecurityConfig(token_key=KEY)
+
+
+def _facts(api: httpx.Client, pki) -> dict:
+    org = next(o for o in (e["resource"] for e in api.get("/Organization", params={"_count": "100"}).json()["entry"])
+               if o.get("name", "")[:1].isupper() and o["name"][:6].lower() != o["name"][:6])
+    services = [e["resource"] for e in api.get("/HealthcareService", params={"_count": "500"}).json()["entry"]]
+    coding = services[0]["characteristic"][0]["coding"][0]
+    sensitive = next(s["id"] for s in services if any(
+        x["url"].endswith("sensitive-unit") and x.get("valueBoolean") for x in s.get("extension", [])))
+    location = next(e["resource"] for e in api.get("/Location", params={"_count": "200"}).json()["entry"]
+                    if any(x["url"].endswith("supported-capacity") for x in e["resource"].get("extension", []))
+                    and indicator() not in e["resource"]["extension"])
+    commune = next(x for x in location["extension"] if x["url"].endswith("ror-commune-cog"))
+    return {"org": org, "day": org["meta"].get("lastUpdated", "")[:10], "characteristic": f"{coding['system']}|{coding['code']}",
+            "sensitive": sensitive, "location": location,
+            "synchro": [i["value"] for i in location["identifier"] if "/" in i["value"]][-1],
+            "commune": commune["valueCodeableConcept"]["coding"][0]["code"],
+            "ca_only": ssl.create_default_context(cafile=str(pki.ca))}
+
+
+def _probe(seed_db, folder, fault: str | None, security: SecurityConfig, pki, run: Callable[[Probe], Any]) -> Any:
+    server = start(seed_db, folder, faults=frozenset({fault} if fault else ()), security=security)
+    try:
+        options = {}
+        if security.tls:
+            context = ssl.create_default_context(cafile=str(pki.ca))
+            context.load_cert_chain(str(pki.client_cert), str(pki.client_key))
+            options["verify"] = context
+        with client(server, **options) as api:
+            probe = Probe(server, api, _facts(api, pki))
+            return run(probe)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_changes_the_behaviour_it_names(seed_db, tmp_path, pki, fault):
+    run, expected = CASES[fault]
+    security = _security(fault, pki)
+    clean = _probe(seed_db, tmp_path / "clean", None, security, pki, run)
+    faulty = _probe(seed_db, tmp_path / "faulty", fault, security, pki, run)
+    assert clean == expected, f"the clean server should give {expected!r}, gave {clean!r}"
+    assert faulty != clean, f"{fault}: the faulty server behaves like the clean one ({faulty!r})"
+
