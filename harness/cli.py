@@ -81,7 +81,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"ror-harness serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return run(config)
+    return run(config, temporary_db=not args.db)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -169,6 +169,16 @@ def test_unknown_parameters_are_reported_or_refused_under_strict(api):
     assert api.get("/Organization", headers={"Prefer": "handling=strict"}).status_code == 200
 
 
+def test_an_internal_error_is_a_500_operation_outcome_without_traceback(api, server, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(server.state.searcher, "search", broken)  # nothing else can make the server fail
+    answer = api.get("/Task")
+    assert answer.status_code == 500 and outcome_codes(answer) == ["exception"]
+    assert "secret internal detail" not in answer.text and "Traceback" not in answer.text
+
+
 def test_bad_search_values_are_400_operation_outcomes(api):
     answer = api.get("/Organization", params={"_count": "many"})
     assert answer.status_code == 400 and outcome_codes(answer) == ["invalid"]

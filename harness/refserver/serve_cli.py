@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -37,8 +38,11 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
                         faults=frozenset(args.fault), security=security)
 
 
-def run(config: ServerConfig) -> int:
-    """Serve until interrupted; print the base URL and the token endpoint once listening."""
+def run(config: ServerConfig, *, temporary_db: bool = False) -> int:
+    """Serve until interrupted; print the base URL and the token endpoint once listening.
+
+    `temporary_db`: the database folder was made for this run and is removed at the end.
+    """
     from harness.refserver.runner import serve  # late: starlette/uvicorn only when serving
 
     def ready(final: ServerConfig, state: object) -> None:
@@ -58,4 +62,7 @@ def run(config: ServerConfig) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         pass
+    finally:
+        if temporary_db:
+            shutil.rmtree(config.db.parent, ignore_errors=True)
     return EXIT_OK
