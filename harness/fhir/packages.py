@@ -7,8 +7,8 @@ lazy parsing, so that loading the default set stays well under the 2 s budget.
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import io
 import os
 import tarfile
 from collections.abc import Callable, Iterator
@@ -26,15 +26,6 @@ class PackageError(Exception):
     """A package cannot be found, read or resolved: always a usage error, never a pass."""
 
 
-def cache_root() -> Path:
-    """Where extracted .tgz packages live (ROR_HARNESS_CACHE, else XDG cache)."""
-    env = os.environ.get("ROR_HARNESS_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "ror-harness"
-
-
 def fhir_package_cache() -> Path:
     """The standard FHIR package cache (`~/.fhir/packages`), used by HL7 tooling."""
     return Path(os.environ.get("FHIR_PACKAGE_CACHE", Path.home() / ".fhir" / "packages"))
@@ -44,8 +35,9 @@ def fhir_package_cache() -> Path:
 class FhirPackage:
     """One package, read lazily: the index is loaded at open, a resource when first asked."""
 
-    root: Path  # the folder holding package.json (the `package/` folder of an NPM package)
+    root: Path  # the folder holding package.json, or the archive it was read from
     manifest: dict
+    files: dict[str, bytes] | None = field(default=None, repr=False)  # an archive's members, read once
     index: list[dict] = field(default_factory=list)
     example_index: list[dict] = field(default_factory=list)
     _cache: dict[str, dict] = field(default_factory=dict, repr=False)
@@ -70,10 +62,10 @@ class FhirPackage:
         """Parse one file of the package (cached)."""
         key = ("example/" if example else "") + filename
         if key not in self._cache:
-            path = self.root / key
             try:
-                self._cache[key] = orjson.loads(path.read_bytes())
-            except (OSError, orjson.JSONDecodeError) as exc:
+                data = self.files[key] if self.files is not None else (self.root / key).read_bytes()
+                self._cache[key] = orjson.loads(data)
+            except (OSError, KeyError, orjson.JSONDecodeError) as exc:
                 raise PackageError(f"{self.label}: cannot read {key}: {exc}") from exc
         return self._cache[key]
 
@@ -99,11 +91,18 @@ def _read_index(folder: Path) -> list[dict]:
             res = orjson.loads(f.read_bytes())
         except orjson.JSONDecodeError as exc:
             raise PackageError(f"{f}: not JSON: {exc}") from exc
-        if not isinstance(res, dict) or "resourceType" not in res:
-            continue
-        entries.append({"filename": f.name, "resourceType": res["resourceType"], "id": res.get("id"),
-                        **{k: res[k] for k in ("url", "version", "type", "kind", "derivation") if k in res}})
+        entry = _index_entry(f.name, res)
+        if entry:
+            entries.append(entry)
     return entries
+
+
+def _index_entry(filename: str, res: object) -> dict | None:
+    """An `.index.json` row for a resource file (None: not a resource)."""
+    if not isinstance(res, dict) or "resourceType" not in res:
+        return None
+    return {"filename": filename, "resourceType": res["resourceType"], "id": res.get("id"),
+            **{k: res[k] for k in ("url", "version", "type", "kind", "derivation") if k in res}}
 
 
 def open_folder(folder: Path) -> FhirPackage:
@@ -124,23 +123,36 @@ def open_folder(folder: Path) -> FhirPackage:
     )
 
 
-def _extract_tgz(path: Path) -> Path:
-    """Extract a .tgz once into the cache, keyed by content hash, and return its folder."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    dest = cache_root() / "packages" / f"{path.name.removesuffix('.tgz')}-{digest}"
-    if (dest / "package" / "package.json").is_file():
-        return dest
-    tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
+def open_archive(path: Path) -> FhirPackage:
+    """Read a package .tgz into memory (about 0.3 s for the whole FHIR core).
+
+    Why not extract to a cache: writing the core's 3,500 files took 4 s on a first run, twice the
+    load budget; one sequential read of the archive costs the same on every run, cold or warm.
+    """
+    files: dict[str, bytes] = {}
     try:
-        with tarfile.open(path, "r:gz") as tar:
-            tar.extractall(tmp, filter="data")
-    except (OSError, tarfile.TarError) as exc:
+        with tarfile.open(fileobj=io.BytesIO(path.read_bytes()), mode="r:gz") as tar:
+            for member in tar:
+                if member.isfile() and member.name.startswith("package/"):
+                    handle = tar.extractfile(member)
+                    if handle is not None:
+                        files[member.name.removeprefix("package/")] = handle.read()
+    except (OSError, tarfile.TarError, EOFError) as exc:
         raise PackageError(f"{path}: not a readable package archive: {exc}") from exc
+    if "package.json" not in files:
+        raise PackageError(f"{path}: not a FHIR package (no package/package.json)")
     try:
-        tmp.rename(dest)
-    except OSError:  # another process extracted it first
-        pass
-    return dest
+        manifest = json.loads(files["package.json"].decode("utf-8-sig"))
+        index = orjson.loads(files[".index.json"]).get("files", []) if ".index.json" in files else None
+        examples = (orjson.loads(files["example/.index.json"]).get("files", [])
+                    if "example/.index.json" in files else [])
+    except ValueError as exc:
+        raise PackageError(f"{path}: unreadable package manifest or index: {exc}") from exc
+    if index is None:
+        index = [_index_entry(name, orjson.loads(data)) for name, data in sorted(files.items())
+                 if "/" not in name and name.endswith(".json") and name != "package.json"]
+        index = [e for e in index if e]
+    return FhirPackage(root=path, manifest=manifest, files=files, index=index, example_index=examples)
 
 
 def open_package(spec: str | Path) -> FhirPackage:
@@ -149,14 +161,14 @@ def open_package(spec: str | Path) -> FhirPackage:
     if path.is_dir():
         return open_folder(path)
     if path.is_file():
-        return open_folder(_extract_tgz(path))
+        return open_archive(path)
     text = str(spec)
     if "#" not in text:
         raise PackageError(f"package '{text}': not a folder, a .tgz or name#version")
     name, version = text.split("#", 1)
     bundled = BUNDLED_PACKAGES / f"{name}-{version}.tgz"
     if bundled.is_file():
-        return open_folder(_extract_tgz(bundled))
+        return open_archive(bundled)
     cached = fhir_package_cache() / f"{name}#{version}"
     if cached.is_dir():
         return open_folder(cached)
