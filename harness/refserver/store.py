@@ -12,9 +12,11 @@ transaction, so a search never sees a resource without its index or the other wa
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,9 +35,10 @@ CREATE TABLE IF NOT EXISTS resources (
     id TEXT NOT NULL,
     version INTEGER NOT NULL,
     last_updated TEXT NOT NULL,
-    body BLOB NOT NULL,                -- the resource as stored (JSON, meta included)
+    body BLOB NOT NULL,                -- the resource as stored (JSON, meta included), see encode()
     UNIQUE (type, id)
 );
+-- superseded versions only (the current one is in resources): a dataset load writes no history
 CREATE TABLE IF NOT EXISTS history (
     type TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -57,6 +60,16 @@ class VersionConflict(Exception):
             f"{resource_type}/{resource_id}: If-Match version {expected!r} but the current version is "
             + (repr(current) if current is not None else "none (the resource does not exist)")
         )
+
+
+def encode(resource: dict) -> bytes:
+    """Stored form of a resource: compact JSON, zlib level 1 (about 4x smaller for ROR
+    resources, which keeps a 100,000-resource database near 300 MB instead of 800 MB)."""
+    return zlib.compress(orjson.dumps(resource), 1)
+
+
+def decode(body: bytes) -> dict:
+    return orjson.loads(zlib.decompress(body))
 
 
 def format_instant(moment: datetime) -> str:
@@ -97,6 +110,8 @@ class Store:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA cache_size=-131072")  # 128 MiB: index B-trees stay in memory during a load
+        conn.execute("PRAGMA temp_store=MEMORY")
         return conn
 
     def reader(self) -> sqlite3.Connection:
@@ -134,16 +149,24 @@ class Store:
         total = 0
         with self._write_lock:
             conn = self._writer
-            for chunk in _chunks(resources, batch):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for resource in chunk:
-                        self._put(conn, resource, if_match=None, now=None, keep_meta=True)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-                total += len(chunk)
+            bulk = conn.execute("SELECT 1 FROM resources LIMIT 1").fetchone() is None
+            if bulk:
+                self.indexer.drop_indexes(conn)
+            try:
+                for chunk in _chunks(resources, batch):
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        for resource in chunk:
+                            self._put(conn, resource, if_match=None, now=None, keep_meta=True)
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
+                    conn.execute("COMMIT")
+                    total += len(chunk)
+            finally:
+                if bulk:
+                    self.indexer.create_indexes(conn)
+                    conn.execute("ANALYZE")
         return total
 
     def _put(self, conn: sqlite3.Connection, resource: dict, *, if_match: str | None,
@@ -170,9 +193,11 @@ class Store:
             meta["lastUpdated"] = format_instant(now or datetime.now(timezone.utc))
         meta["versionId"] = str(version)
         stored["meta"] = meta
-        body = orjson.dumps(stored)
+        body = encode(stored)
         if current:
             row_id = current[0]
+            conn.execute("INSERT OR REPLACE INTO history (type, id, version, last_updated, body) "
+                         "SELECT type, id, version, last_updated, body FROM resources WHERE rid=?", (row_id,))
             conn.execute("UPDATE resources SET version=?, last_updated=?, body=? WHERE rid=?",
                          (version, meta["lastUpdated"], body, row_id))
         else:
@@ -180,8 +205,6 @@ class Store:
                 "INSERT INTO resources (type, id, version, last_updated, body) VALUES (?,?,?,?,?)",
                 (rtype, rid, version, meta["lastUpdated"], body)).lastrowid
         self.indexer.write(conn, row_id, stored, replace=current is not None)
-        conn.execute("INSERT OR REPLACE INTO history (type, id, version, last_updated, body) VALUES (?,?,?,?,?)",
-                     (rtype, rid, version, meta["lastUpdated"], body))
         return stored
 
     # -- reads -------------------------------------------------------------------------------
@@ -189,16 +212,25 @@ class Store:
         """The current version of a resource, or None."""
         row = self.reader().execute(
             "SELECT body FROM resources WHERE type=? AND id=?", (resource_type, resource_id)).fetchone()
-        return orjson.loads(row[0]) if row else None
+        return decode(row[0]) if row else None
 
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> dict | None:
         """One version of a resource (`GET [type]/[id]/_history/[vid]`), or None."""
         if not version_id.isdigit():
             return None
         row = self.reader().execute(
+            "SELECT body FROM resources WHERE type=? AND id=? AND version=? UNION ALL "
             "SELECT body FROM history WHERE type=? AND id=? AND version=?",
-            (resource_type, resource_id, int(version_id))).fetchone()
-        return orjson.loads(row[0]) if row else None
+            (resource_type, resource_id, int(version_id)) * 2).fetchone()
+        return decode(row[0]) if row else None
+
+    def bodies(self, rids: list[int]) -> dict[int, dict]:
+        """Resources by storage rowid (the search engine's result ids)."""
+        if not rids:
+            return {}
+        rows = self.reader().execute(
+            "SELECT rid, body FROM resources WHERE rid IN (SELECT value FROM json_each(?))", (json.dumps(rids),))
+        return {rid: decode(body) for rid, body in rows}
 
     def count(self, resource_type: str | None = None) -> int:
         """How many current resources (of one type, or all)."""
@@ -211,7 +243,7 @@ class Store:
         """Every current resource of a type, in storage order ($export, dataset checks)."""
         for (body,) in self.reader().execute(
                 "SELECT body FROM resources WHERE type=? ORDER BY rid", (resource_type,)):
-            yield orjson.loads(body)
+            yield decode(body)
 
     def close(self) -> None:
         """Close every connection this store opened."""

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-import orjson
-
 from harness.refserver.search import geo
 from harness.refserver.search.conditions import AllOf, Condition
 from harness.refserver.search.errors import SearchError
@@ -92,12 +90,12 @@ class SearchEngine:
                 if len(rids) > plan.count and not plan.summary_count else None
         count = 0 if plan.summary_count else plan.count
         page = rids[offset:offset + count]
-        bodies = self._bodies(conn, page)
+        bodies = self.store.bodies(page)
         matches = [bodies[rid] for rid in page if rid in bodies]
         included: list[dict] = []
         if plan.directives and page:
             extra = Includer(conn, builder).run({rid: resource_type for rid in page}, plan.directives)
-            inc_bodies = self._bodies(conn, list(extra))
+            inc_bodies = self.store.bodies(list(extra))
             included = [inc_bodies[rid] for rid in extra if rid in inc_bodies]
         next_token = page_token(sid, offset + count) if sid and count and offset + count < len(rids) else None
         links = self._links(base_url, resource_type, params, len(rids), offset, count, sid)
@@ -206,14 +204,6 @@ class SearchEngine:
         return (f"SELECT {agg}({column}) FROM ix_reference ref JOIN resources t ON t.type=ref.ttype AND "
                 f"t.id=ref.tid JOIN {table} x ON x.rid=t.rid AND x.pid=? WHERE ref.rid=r.rid AND ref.pid=?",
                 [pid, builder.pid(ref)])
-
-    @staticmethod
-    def _bodies(conn, rids: list[int]) -> dict[int, dict]:  # noqa: ANN001
-        if not rids:
-            return {}
-        rows = conn.execute("SELECT rid, body FROM resources WHERE rid IN (SELECT value FROM json_each(?))",
-                            [json.dumps(rids)])
-        return {rid: orjson.loads(body) for rid, body in rows}
 
     # -- output ------------------------------------------------------------------------------
     def _distances(self, conn, builder: SqlBuilder, resources: list[dict]) -> dict[tuple[str, str], float]:  # noqa: ANN001

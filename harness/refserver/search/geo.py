@@ -32,8 +32,19 @@ def communes() -> dict[str, tuple[float, float, bool]]:
     return {code: (lat, lon, kind == "s") for code, (lat, lon, kind) in data["centroids"].items()}
 
 
+#: Municipal arrondissements (Paris 751xx, Lyon 6938x, Marseille 132xx) are COG codes of their
+#: own (TRE_R13 lists them) but have no point in the fixture: they take their city's point.
+ARRONDISSEMENTS = (("751", "75056"), ("6938", "69123"), ("132", "13055"))
+ARRONDISSEMENT_CODES = {"75056": [f"751{n:02d}" for n in range(1, 21)],
+                        "69123": [f"6938{n}" for n in range(1, 10)],
+                        "13055": [f"132{n:02d}" for n in range(1, 17)]}
+
+
 def commune_point(code: str) -> tuple[float, float] | None:
     found = communes().get(code)
+    if found is None:
+        city = next((c for prefix, c in ARRONDISSEMENTS if code.startswith(prefix) and len(code) == 5), None)
+        found = communes().get(city) if city else None
     return (found[0], found[1]) if found else None
 
 
@@ -47,4 +58,6 @@ def communes_within(lat: float, lon: float, km: float) -> dict[str, float]:
         d = distance_km(lat, lon, clat, clon)
         if d <= km:
             out[code] = d
+            for arrondissement in ARRONDISSEMENT_CODES.get(code, ()):
+                out[arrondissement] = d
     return out

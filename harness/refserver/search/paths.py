@@ -37,7 +37,9 @@ class Item:
     binding: str | None = None
 
 
-Extractor = Callable[[dict], list[Item]]
+#: extract(resource, memo): `memo` (one dict per resource, shared by all its parameters) keeps
+#: the values of common prefixes such as `Location.extension.where(url=...capacity)`.
+Extractor = Callable[[dict, dict | None], list[Item]]
 
 # --- tokenizer and parser -------------------------------------------------------------------
 
@@ -174,6 +176,18 @@ def _system_type(info: ElementInfo) -> ElementInfo:
     return info
 
 
+def _equals(node: object, name: str, literal: str) -> bool:
+    """`where(name = 'literal')` on one JSON object (FHIRPath `=`: exactly one equal value)."""
+    if not isinstance(node, dict):
+        return False
+    value = node.get(name)
+    if isinstance(value, list):
+        if len(value) != 1:
+            return False
+        value = value[0]
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value) == literal
+
+
 def _choice_type(suffix: str) -> str:
     lowered = suffix[0].lower() + suffix[1:]
     return lowered if lowered in PRIMITIVES else suffix
@@ -184,6 +198,7 @@ class Compiler:
 
     def __init__(self, types: FhirTypes) -> None:
         self.types = types
+        self._infos: dict[tuple[str | None, str | None, str], ElementInfo | None] = {}
 
     def compile(self, expression: str, resource_type: str) -> Extractor:
         """An extractor of the expression's terms that apply to `resource_type`.
@@ -196,10 +211,10 @@ class Compiler:
             raise Unsupported(f"no term of {expression!r} applies to {resource_type}")
         runners = [self._term(t, resource_type) for t in terms]
 
-        def extract(resource: dict) -> list[Item]:
+        def extract(resource: dict, memo: dict | None = None) -> list[Item]:
             out: list[Item] = []
             for run in runners:
-                out.extend(run([Item(resource, resource_type)]))
+                out.extend(run([Item(resource, resource_type)], memo))
             return out
 
         return extract
@@ -209,20 +224,35 @@ class Compiler:
             return any(self._applies(t, resource_type) for t in term.inner)
         return term.root in (resource_type, "Resource", "DomainResource")
 
-    def _term(self, term: _Term, resource_type: str) -> Callable[[list[Item]], list[Item]]:
+    def _term(self, term: _Term, resource_type: str) -> Callable[[list[Item], dict | None], list[Item]]:
+        steps = [self._step(s) for s in term.steps]
         if term.inner is not None:
             inner = [self._term(t, resource_type) for t in term.inner if self._applies(t, resource_type)]
-            head = lambda items: [x for run in inner for x in run(items)]  # noqa: E731
-        else:
-            head = lambda items: items  # noqa: E731 - the root step is the resource itself
-        steps = [self._step(s) for s in term.steps]
 
-        def run(items: list[Item]) -> list[Item]:
-            items = head(items)
-            for step in steps:
+            def run_inner(items: list[Item], memo: dict | None) -> list[Item]:
+                items = [x for run in inner for x in run(items, None)]
+                for step in steps:
+                    items = step(items) if items else items
+                return items
+
+            return run_inner
+        # prefix keys: the same walk written in two parameters is computed once per resource
+        keys = [(resource_type, *((s.kind, repr(s.arg)) for s in term.steps[:i + 1])) for i in range(len(steps))]
+
+        def run(items: list[Item], memo: dict | None) -> list[Item]:
+            start = 0
+            if memo is not None:
+                for i in range(len(keys) - 1, -1, -1):
+                    found = memo.get(keys[i])
+                    if found is not None:
+                        items, start = found, i + 1
+                        break
+            for i in range(start, len(steps)):
                 if not items:
                     return items
-                items = step(items)
+                items = steps[i](items)
+                if memo is not None:
+                    memo[keys[i]] = items
             return items
 
         return run
@@ -239,6 +269,9 @@ class Compiler:
             wanted = step.arg.removeprefix("FHIR.")
             return lambda items: [x for x in items if x.type == wanted]
         tests = step.arg
+        if len(tests) == 1 and tests[0][0] == "eq" and len(tests[0][1]) == 1:
+            name, literal = tests[0][1][0], tests[0][2]
+            return lambda items: [x for x in items if _equals(x.value, name, literal)]
         return lambda items: [x for x in items if self._holds(x, tests)]
 
     def member(self, items: Iterable[Item], name: str) -> list[Item]:
@@ -248,8 +281,8 @@ class Compiler:
             node = item.value
             if not isinstance(node, dict):
                 continue
+            info = self._info(item, node, name)
             if name in node:
-                info = self._info(item, node, name)
                 child_type = info.types[0] if info and len(info.types) == 1 else None
                 binding = info.binding if info else None
                 value = node[name]
@@ -257,6 +290,8 @@ class Compiler:
                     if v is not None:
                         out.append(Item(v, child_type, binding))
                 continue
+            if info is not None and len(info.types) == 1:
+                continue  # not a choice element, and absent
             for key, value in node.items():  # choice element: valueCodeableConcept, ...
                 if key.startswith(name) and len(key) > len(name) and key[len(name)].isupper():
                     for v in (value if isinstance(value, list) else [value]):
@@ -264,6 +299,14 @@ class Compiler:
         return out
 
     def _info(self, item: Item, node: dict, name: str) -> ElementInfo | None:
+        key = (item.type, node.get("resourceType"), name)
+        try:
+            return self._infos[key]
+        except KeyError:
+            info = self._infos[key] = self._lookup(item, node, name)
+            return info
+
+    def _lookup(self, item: Item, node: dict, name: str) -> ElementInfo | None:
         if name in ("extension", "modifierExtension"):
             return _EXTENSION
         parent = item.type

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -21,6 +22,7 @@ _DATE_RE = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$")
 
 
+@lru_cache(maxsize=65536)
 def normalise(text: str) -> str:
     """Lower case, accents stripped, spaces collapsed: how FHIR string search compares."""
     decomposed = unicodedata.normalize("NFKD", text)
