@@ -84,6 +84,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return run(config, temporary_db=not args.db)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from harness.report.html import ReportError, generate_html
+
+    try:
+        page = generate_html(args.results, args.out, name=args.name)
+    except ReportError as exc:
+        print(f"ror-harness report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"ror-harness report: {page}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ror-harness", description="Conformance test harness for the ROR FHIR API")
     parser.add_argument("--version", action="version", version=f"ror-harness {__version__}")
@@ -120,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same bytes (default: 0)")
     data.add_argument("--out", default="-", metavar="FILE.ndjson", help="output file, - for standard output (default)")
     data.set_defaults(func=_cmd_dataset)
+    rep = sub.add_parser("report", help="turn Allure results into the single-file HTML report (Allure 3, Node.js)")
+    rep.add_argument("--results", required=True, metavar="DIR", help="Allure results directory (pytest --alluredir)")
+    rep.add_argument("--out", required=True, metavar="DIR", help="where to write index.html")
+    rep.add_argument("--name", default="ror-harness", help="report title (default: ror-harness)")
+    rep.set_defaults(func=_cmd_report)
     return parser
 
 
