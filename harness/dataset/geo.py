@@ -34,13 +34,6 @@ class Commune:
 
 
 @functools.cache
-def regions() -> dict[str, str]:
-    """J237 region code -> name, for the regions that have communes in the dataset."""
-    names = {r["code"]: r["nom"] for r in orjson.loads((GEO_DIR / "regions.json").read_bytes())}
-    return {code: names[code] for code in sorted({c.region for c in communes()})}
-
-
-@functools.cache
 def departments() -> dict[str, str]:
     """Department code -> name, for the departments that have communes in the dataset."""
     kept = {c.department for c in communes()}

@@ -22,7 +22,6 @@ def tre(name: str) -> str:
     return f"{NOS}{name}/FHIR/{name.replace('_', '-')}"
 
 
-REGION_SYSTEM = tre("TRE_R30-RegionOM")
 COMMUNE_SYSTEM = tre("TRE_R13-CommuneOM")
 STRUCTURE_ID_TYPE = tre("TRE_G07-TypeIdentifiantStructure")
 #: The ROR profile spells this one with an underscore in its last segment: kept as the profile says.
