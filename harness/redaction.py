@@ -46,6 +46,8 @@ _PEM_PRIVATE_KEY = re.compile(
     r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)", re.DOTALL)
 # "client_secret": "value" in JSON text, even truncated or invalid JSON the parser would refuse.
 _JSON_FIELD = re.compile(rf'("(?:{_FIELD_ALTERNATION})"\s*:\s*)"(?:[^"\\]|\\.)*"?', re.IGNORECASE)
+# The same inside a JSON string that holds JSON (\"access_token\": \"value\"), as servers echo it.
+_ESCAPED_JSON_FIELD = re.compile(rf'(\\"(?:{_FIELD_ALTERNATION})\\"\s*:\s*\\")(?:[^"\\]|\\[^"])*', re.IGNORECASE)
 # client_secret=value in a query string or a form body (the value ends at &, #, space or quote).
 _FORM_FIELD = re.compile(rf"(?<![\w-])((?:{_FIELD_ALTERNATION})=)[^&#\s'\"]+", re.IGNORECASE)
 # A credential after an auth scheme; not a challenge parameter (`Bearer realm="ror"`) nor a short word of prose.
@@ -66,6 +68,23 @@ def register_secret(value: str | None) -> None:
         # Longest first, so a secret that contains another is blanked whole.
         alternation = "|".join(re.escape(v) for v in sorted(_known, key=len, reverse=True))
         _known_pattern = re.compile(alternation)
+
+
+def register_header_secrets(headers: Iterable[tuple[str, str]]) -> None:
+    """Register the secret parts of secret headers seen on the wire (a cookie's value, a credential).
+
+    A session cookie set by the server has no recognisable shape: once registered, it is blanked
+    even where it reappears in a free-text message.
+    """
+    for name, value in headers:
+        if not is_secret_header(name):
+            continue
+        if name.strip().lower() in ("authorization", "proxy-authorization"):
+            register_secret(value.strip().split(" ", 1)[-1].strip())
+            continue
+        for part in value.split(";")[0].split(","):  # a cookie: name=value; attributes
+            register_secret(part.strip())
+            register_secret(part.partition("=")[2].strip())
 
 
 def is_secret_header(name: str) -> bool:
@@ -98,6 +117,7 @@ def redact_text(text: str) -> str:
         return text
     text = _PEM_PRIVATE_KEY.sub(f"{REDACTED} private key", text)
     text = _JSON_FIELD.sub(rf'\1"{REDACTED}"', text)
+    text = _ESCAPED_JSON_FIELD.sub(rf"\1{REDACTED}", text)
     text = _FORM_FIELD.sub(rf"\1{REDACTED}", text)
     text = _AUTH_SCHEME.sub(rf"\1 {REDACTED}", text)
     text = _JWT.sub(REDACTED, text)

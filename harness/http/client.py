@@ -23,7 +23,8 @@ from harness.http.oauth import TokenError, TokenSource
 from harness.http.settings import ClientSettings
 from harness.http.transport import RawResponse, Transport, TransportError
 from harness.outcomes import Exchange, RecordedRequest, RecordedResponse
-from harness.redaction import is_secret_header, redact_headers, redact_text, register_secret
+from harness.redaction import (is_secret_header, redact_headers, redact_text, register_header_secrets,
+                               register_secret)
 
 FHIR_JSON_UTF8 = "application/fhir+json; charset=utf-8"
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -185,6 +186,8 @@ class TargetClient:
     def _record(self, step: str, yaml_line: int, method: str, url: str, sent: list[tuple[str, str]],
                 content: bytes | None, raw: RawResponse | None, error: str | None) -> Exchange:
         """The redacted record of one hop, with its curl replay line."""
+        register_header_secrets(sent)
+        register_header_secrets(raw.headers if raw is not None else ())
         request = RecordedRequest(method, redact_text(url), redact_headers(_header_dict(sent, lower=False)),
                                   redact_text(content.decode("utf-8", errors="replace")) if content else None)
         response = None
