@@ -252,14 +252,6 @@ def test_every_ror_search_parameter_has_matches_and_non_matches(small: list[dict
 
 # -- validation ----------------------------------------------------------------------------------
 
-def _known_validator_defect(issue) -> bool:
-    """Reported to the lead: the validator tells `characteristic:specificAct` and
-    `characteristic:outsideOfficeAct` apart by binding only, not by the ror-act-type value the
-    slicing also discriminates on, so an outsideOfficeAct act (IG MAJOFFRE-S8) lands in the
-    specificAct slice. Remove this allowance when the validator is fixed (the next test says so)."""
-    return issue.message_id == "pattern-value" and '"outsideOfficeAct"' in issue.message
-
-
 @pytest.fixture(scope="module")
 def verdicts(small: list[dict]) -> list[tuple[dict, object]]:
     validator = Validator()
@@ -268,13 +260,8 @@ def verdicts(small: list[dict]) -> list[tuple[dict, object]]:
 
 def test_every_small_resource_validates_against_its_ror_profile(verdicts) -> None:
     errors = [f"{r['resourceType']}/{r['id']}: {i.message_id} at {i.expression}: {i.message}"
-              for r, v in verdicts for i in v.issues if i.is_error and not _known_validator_defect(i)]
+              for r, v in verdicts for i in v.issues if i.is_error]
     assert not errors, "\n".join(errors[:20])
-
-
-def test_known_validator_defect_allowance_is_still_needed(verdicts) -> None:
-    hits = [i for _, v in verdicts for i in v.issues if i.is_error and _known_validator_defect(i)]
-    assert hits, "the validator now accepts outsideOfficeAct acts: remove _known_validator_defect"
 
 
 def test_validation_is_not_vacuous(verdicts) -> None:

@@ -212,7 +212,24 @@ def test_binding_discriminated_slices(validator):
         "code": "01"}]})
     result = validator.validate(res)
     assert not any(i.message_id == "cardinality-min" and "careMode" in i.message for i in result.issues)
-    assert "slicing-undiscriminable" not in issue_ids(result)
+    undiscriminable = [i.expression for i in result.issues if i.message_id == "slicing-undiscriminable"]
+    assert undiscriminable == ["HealthcareService.meta.tag"]  # the IG defect (a Coding sliced by url), reported
+
+
+def test_extension_value_discriminates_act_slices(validator):
+    """specificAct and outsideOfficeAct share the J16 binding; the ror-act-type extension's
+    pattern value tells them apart (IG MAJOFFRE-S8 uses outsideOfficeAct)."""
+    res = json.loads((EXAMPLES.parent / "harness" / "HealthcareService-ror-harness-healthcareservice.json").read_text())
+    act = {"coding": [{"system": "https://mos.esante.gouv.fr/NOS/TRE_R210-ActeSpecifique/FHIR/TRE-R210-ActeSpecifique",
+                       "code": "0628"}]}
+    for kind in ("specificAct", "outsideOfficeAct"):
+        item = dict(act, extension=[{"url": ROR + "ror-act-type", "valueCode": kind}])
+        result = validator.validate(dict(res, characteristic=res["characteristic"] + [item]))
+        assert result.ok, errors(result)
+    wrong = dict(act, extension=[{"url": ROR + "ror-act-type", "valueCode": "nonsense"}])
+    result = validator.validate(dict(res, characteristic=res["characteristic"] + [wrong]))
+    assert errors(result) == [
+        ("binding-required", f"HealthcareService.characteristic[{len(res['characteristic'])}].extension[0].value.ofType(code)")]
 
 
 # -- extensions ------------------------------------------------------------------------------

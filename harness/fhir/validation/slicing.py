@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from harness.fhir.validation.validator import Validator, _Run
 
 _SEGMENT = re.compile(r"[^.(]+(?:\([^)]*\))?")
+#: Discriminator paths that lead from a coded element to its code: there a required binding on
+#: the slice itself tells the slices apart (ROR's `characteristic` and `specialty` slicings).
+_CODED_PATHS = frozenset({"$this", "coding", "coding.system", "coding.code", "system", "code"})
 _DEFAULT_EXTENSION_SLICING = Slicing((Discriminator("value", "url"),), "open", False)
 
 
@@ -110,12 +113,18 @@ class SliceMatcher:
                 return "value", target.pattern
         if disc.path == "url" and slice_node.types and slice_node.types[0].profiles:
             return "value", slice_node.types[0].profiles[0]  # an extension slice: its profile's canonical
-        for node in (target, slice_node):
+        if target is not None and target.max == 0:
+            return "exists", False
+        value_node = target.children.get("value") if target is not None else None
+        if value_node is not None and (value_node.fixed is not None or value_node.pattern is not None):
+            # `extension('url')` discriminators: the extension's fixed/pattern value tells the slices apart
+            return "extension-value", value_node.fixed if value_node.fixed is not None else value_node.pattern
+        # A required binding discriminates only where the path reaches the coded value itself.
+        candidates = [target] + ([slice_node] if disc.path in _CODED_PATHS else [])
+        for node in candidates:
             if node is not None and node.binding and node.binding[0] == "required":
                 return "binding", node.binding[1]
         if target is not None:
-            if target.max == 0:
-                return "exists", False
             if target.min >= 1:
                 return "exists", True
             if disc.path.startswith("extension("):
@@ -145,6 +154,12 @@ class SliceMatcher:
                     codes = primitives.codings(type_code, value) if isinstance(value, dict) else [(None, value)]
                     if not any(isinstance(c, str) and self.validator.terminology.check(expected, s, c).status == "member"
                                for s, c in codes):
+                        return False
+                elif kind == "extension-value":
+                    found = values_at(value, disc.path, run.full_urls)
+                    if not any(primitives.matches_pattern(v, expected)
+                               for ext in found if isinstance(ext, dict)
+                               for k, v in ext.items() if k.startswith("value")):
                         return False
                 elif kind == "exists":
                     if bool(values_at(value, disc.path, run.full_urls)) != expected:
