@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from bisect import bisect_left, bisect_right
 from functools import cache
 
 from harness.fhir.packages import FIXTURES
@@ -32,6 +33,13 @@ def communes() -> dict[str, tuple[float, float, bool]]:
     return {code: (lat, lon, kind == "s") for code, (lat, lon, kind) in data["centroids"].items()}
 
 
+@cache
+def _by_latitude() -> tuple[list[float], list[tuple[str, float, float]]]:
+    """Commune points sorted by latitude, so a distance query scans one latitude band only."""
+    rows = sorted((lat, code, lon) for code, (lat, lon, _) in communes().items())
+    return [r[0] for r in rows], [(code, lat, lon) for lat, code, lon in rows]
+
+
 #: Municipal arrondissements (Paris 751xx, Lyon 6938x, Marseille 132xx) are COG codes of their
 #: own (TRE_R13 lists them) but have no point in the fixture: they take their city's point.
 ARRONDISSEMENTS = (("751", "75056"), ("6938", "69123"), ("132", "13055"))
@@ -50,11 +58,10 @@ def commune_point(code: str) -> tuple[float, float] | None:
 
 def communes_within(lat: float, lon: float, km: float) -> dict[str, float]:
     """Commune code -> distance (km) for every commune point within `km` of (lat, lon)."""
-    dlat = km / 111.0 + 1e-9
+    dlat = km / 110.5 + 1e-9  # one degree of latitude is at least 110.57 km
+    lats, points = _by_latitude()
     out: dict[str, float] = {}
-    for code, (clat, clon, _) in communes().items():
-        if abs(clat - lat) > dlat:
-            continue
+    for code, clat, clon in points[bisect_left(lats, lat - dlat):bisect_right(lats, lat + dlat)]:
         d = distance_km(lat, lon, clat, clon)
         if d <= km:
             out[code] = d
