@@ -47,7 +47,7 @@ _PEM_PRIVATE_KEY = re.compile(
 # "client_secret": "value" in JSON text, even truncated or invalid JSON the parser would refuse.
 _JSON_FIELD = re.compile(rf'("(?:{_FIELD_ALTERNATION})"\s*:\s*)"(?:[^"\\]|\\.)*"?', re.IGNORECASE)
 # The same inside a JSON string that holds JSON (\"access_token\": \"value\"), as servers echo it.
-_ESCAPED_JSON_FIELD = re.compile(rf'(\\"(?:{_FIELD_ALTERNATION})\\"\s*:\s*\\")(?:[^"\\]|\\[^"])*', re.IGNORECASE)
+_ESCAPED_JSON_FIELD = re.compile(rf'(\\"(?:{_FIELD_ALTERNATION})\\"\s*:\s*\\")(?:[^"\\\n]|\\[^"])*', re.IGNORECASE)
 # client_secret=value in a query string or a form body (the value ends at &, #, space or quote).
 _FORM_FIELD = re.compile(rf"(?<![\w-])((?:{_FIELD_ALTERNATION})=)[^&#\s'\"]+", re.IGNORECASE)
 # A credential after an auth scheme; not a challenge parameter (`Bearer realm="ror"`) nor a short word of prose.

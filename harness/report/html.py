@@ -53,7 +53,7 @@ def strip_analytics(html: str) -> str:
 
 
 def _config(folder: Path, name: str) -> Path:
-    options = {"singleFile": True, "reportLanguage": "fr", "reportName": name}
+    options = {"singleFile": True, "reportLanguage": "fr", "reportName": name, "groupBy": ["epic", "feature"]}
     config = folder / "allurerc.mjs"
     config.write_text(f"export default {json.dumps({'name': name, 'plugins': {'awesome': {'options': options}}})};\n",
                       encoding="utf-8")
