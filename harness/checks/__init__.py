@@ -1,0 +1,1 @@
+"""Checks: judge one HTTP exchange of a scenario step (see registry.py)."""

@@ -1,0 +1,7 @@
+"""The scenario language: YAML files validated by a published JSON Schema, loaded with their
+line numbers into frozen model objects (docs/scenario-language.md)."""
+from harness.scenario.errors import FileError, Problem
+from harness.scenario.loader import load
+from harness.scenario.model import Check, Request, Requires, Save, Scenario, Step
+
+__all__ = ["Check", "FileError", "Problem", "Request", "Requires", "Save", "Scenario", "Step", "load"]
