@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", required=True, metavar="DIR", help="where to write index.html")
     rep.add_argument("--name", default="ror-harness", help="report title (default: ror-harness)")
     rep.set_defaults(func=_cmd_report)
+    from harness.pytest_plugin.command import add_parsers  # `run` and `list`: the scenario engine's commands
+
+    add_parsers(sub)
     return parser
 
 
