@@ -86,7 +86,8 @@ def decode(raw: bytes, content_type: str | None, *, truncated: bool) -> DecodedB
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        why = f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); it starts with {_snippet(text)!r}"
+        why = (f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+               f"it starts with {_snippet(text)!r}")
         return DecodedBody(text, None, why, tuple(notes))
     except (ValueError, RecursionError) as exc:  # NaN, a 5000-digit number, nesting deeper than Python's stack
         return DecodedBody(text, None, f"the body is not JSON the harness can read: {exc or 'nested too deeply'}",

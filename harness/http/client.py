@@ -175,8 +175,8 @@ class TargetClient:
                     return self._answered(method, url, started, hops, notes, raw)
                 if len(hops) - retried > self.settings.max_redirects:
                     chain = " -> ".join(redact_text(h.request.url) for h in hops)
-                    return self._answered(method, url, started, hops, notes, raw,
-                                          error=("redirects", f"more than {self.settings.max_redirects} redirects: {chain}"))
+                    why = f"more than {self.settings.max_redirects} redirects: {chain}"
+                    return self._answered(method, url, started, hops, notes, raw, error=("redirects", why))
                 target = urljoin(url, location)
                 notes.append(f"{raw.status} redirect from {redact_text(url)} to {redact_text(target)}")
                 if raw.status == 303 or (raw.status in (301, 302) and method == "POST"):

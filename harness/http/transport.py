@@ -20,7 +20,7 @@ from harness.http.settings import ClientSettings
 
 
 class TransportError(Exception):
-    """No usable answer: `kind` for the engine (dns, refused, tls, timeout, deadline, protocol, ...), message for people."""
+    """No usable answer: `kind` for the engine (dns, refused, tls, timeout, deadline, ...), `message` for people."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -90,8 +90,8 @@ def _describe(exc: Exception, url: str, settings: ClientSettings) -> TransportEr
     detail = str(cause or exc) or type(exc).__name__
     host = urlsplit(url).hostname or url
     if isinstance(exc, DeadlineExceeded):
-        return TransportError("deadline", f"no complete answer within the total limit of {settings.total_timeout_s:g} s "
-                                          "(the server stalled or sent its answer too slowly)")
+        return TransportError("deadline", f"no complete answer within the total limit of {settings.total_timeout_s:g} "
+                                          "s (the server stalled or sent its answer too slowly)")
     if isinstance(cause, ssl.SSLCertVerificationError):
         return TransportError("tls", f"TLS: the certificate of {host} is not trusted ({cause.verify_message})")
     if isinstance(cause, ssl.SSLError):
