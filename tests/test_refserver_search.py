@@ -337,12 +337,14 @@ def test_sort(engine):
 
 def test_unknown_and_disabled_parameters_are_reported_not_applied(engine):
     result = engine.search("HealthcareService", [("equipment-type", "088"), ("_revincluded", "PractitionerRole:service"),
-                                                 ("specialty", "227"), ("name", "")], base_url=BASE)
+                                                 ("specialty", "227"), ("name", ""), ("_content", "cardio")],
+                           base_url=BASE)
     assert {r["id"] for r in result.matches} == {"hs-1"}
     reasons = dict(result.ignored)
     assert "ror30" in reasons["equipment-type"]
     assert "unknown" in reasons["_revincluded"]
     assert "empty" in reasons["name"]
+    assert "not implemented" in reasons["_content"]
 
 
 @pytest.mark.parametrize("rtype, params, code", [

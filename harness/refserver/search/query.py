@@ -96,6 +96,9 @@ class QueryParser:
         if disabled is not None:
             raise UnknownParameter(name, f"{resource_type}:{name} is published by the IG but disabled here: "
                                          f"{disabled.reason}")
+        if name in self.registry.unimplemented:
+            raise UnknownParameter(name, f"{name} is defined by FHIR but not implemented by this server "
+                                         "(full-text search is draft in the ROR IG: ST9)")
         raise UnknownParameter(name, f"unknown search parameter {name!r} for {resource_type}")
 
     def reference(self, resource_type: str, name: str, context: str) -> SearchParam:

@@ -63,6 +63,7 @@ class Registry:
         self.resource_types = resource_types
         self._params: dict[str, dict[str, SearchParam]] = {t: {} for t in resource_types}
         self.disabled: dict[tuple[str, str], Disabled] = {}
+        self.unimplemented: set[str] = set()
         names = _capability_names(packages)
         for pkg in packages.packages:
             if pkg.name not in (CORE_PACKAGE, ROR_PACKAGE):
@@ -87,7 +88,8 @@ class Registry:
                     self.disabled[(rtype, name)] = Disabled(name, rtype, url, correction.reason)
                     continue
                 if not expression and name not in SPECIAL:
-                    continue  # _content, _text, _query, _list: no expression, not implemented
+                    self.unimplemented.add(name)  # _content, _text, _query, _list: no expression
+                    continue
                 if not from_ig and name in self._params[rtype]:
                     continue
                 self._params[rtype][name] = SearchParam(
