@@ -11,7 +11,9 @@ One run, the same >= 10,000 varied resources (benchmarks/corpus.py) for all thre
   the seed resources only (compiles the profiles; the timed copies all differ from the seeds, so a
   result cache keyed by content could not serve them);
 - Medplum: tools/medplum/validate.mjs --bench in a Node subprocess, timed in-process (Node startup,
-  definition loading and parsing excluded; one warm-up pass over the corpus for the JIT).
+  definition loading and parsing excluded; warm-up on the first 2,000 resources for the JIT).
+Each validator gets the best of `--passes` timed passes (default 3): the machine is shared.
+ror-harness gets a new, warmed Validator for each pass, so no pass is served by an earlier one.
 Package loading (`Validator()`) is timed in fresh interpreters, cold (empty extraction cache) and
 warm, against the 2 s budget. All three validators run single-threaded.
 
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -68,6 +71,11 @@ def time_json(blobs: list[bytes]) -> float:
     return time.perf_counter() - start
 
 
+def best_of(passes: int, run: Callable[[], float]) -> float:
+    """The fastest of `passes` runs: the machine is shared, the minimum is the least disturbed."""
+    return min(run() for _ in range(passes))
+
+
 def warm_validator() -> tuple[Validator, float]:
     """A Validator whose profiles are compiled (validating each seed once); returns the warm-up time."""
     validator = Validator()
@@ -77,13 +85,15 @@ def warm_validator() -> tuple[Validator, float]:
     return validator, time.perf_counter() - start
 
 
-def time_harness(validator: Validator, records: list[dict]) -> tuple[float, int]:
-    errors = 0
+def time_harness(validator: Validator, records: list[dict]) -> float:
     start = time.perf_counter()
     for rec in records:
-        if not validator.validate(rec["resource"], rec["profile"]).ok:
-            errors += 1
-    return time.perf_counter() - start, errors
+        validator.validate(rec["resource"], rec["profile"])
+    return time.perf_counter() - start
+
+
+def count_rejected(validator: Validator, records: list[dict]) -> int:
+    return sum(not validator.validate(rec["resource"], rec["profile"]).ok for rec in records)
 
 
 def hot_spots(validator: Validator, records: list[dict], top: int = 25) -> str:
@@ -117,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--write", type=Path, help="write the Markdown report there (docs/benchmarks.md)")
     parser.add_argument("--profile", action="store_true", help="cProfile ror-harness even when the goal is met")
+    parser.add_argument("--passes", type=int, default=3, help="timed passes per validator; the best is kept")
     args = parser.parse_args(argv)
 
     records = list(valid_corpus(args.count))
@@ -125,13 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     blobs = [orjson.dumps(rec["resource"]) for rec in records]
     megabytes = sum(map(len, blobs)) / 1e6
 
+    load_before = os.getloadavg()[0]
     load_cold, load_warm = time_package_load(cold=True), time_package_load(cold=False)
-    json_s = time_json(blobs)
+    json_s = best_of(args.passes, lambda: time_json(blobs))
     validator, warmup_s = warm_validator()
-    harness_s, harness_errors = time_harness(validator, records)
+    # a fresh (warmed) Validator per pass: a result cache could not serve a pass from an earlier one
+    harness_s = best_of(args.passes, lambda: time_harness(warm_validator()[0], records))
+    harness_errors = count_rejected(validator, records)
     bundle = medplum.profiles_bundle(validator.packages)
-    mp = medplum.bench(corpus, bundle)
-    mp_base = medplum.bench(corpus, bundle, base_only=True)
+    mp = medplum.bench(corpus, bundle, passes=args.passes)
+    mp_base = medplum.bench(corpus, bundle, passes=args.passes, base_only=True)
+    load_after = os.getloadavg()[0]
 
     n = len(records)
     rates = {"JSON (orjson.loads)": n / json_s, "ror-harness Validator.validate": n / harness_s}
@@ -144,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(budget {LOAD_BUDGET_S:.0f} s: {'met' if max(load_cold, load_warm) < LOAD_BUDGET_S else 'MISSED'})",
         f"- ror-harness warm-up (first validation of the {len(seeds())} seeds: profiles resolved and compiled): "
         f"{warmup_s:.2f} s",
+        f"- best of {args.passes} timed passes per validator; 1-minute load average {load_before:.1f} before, "
+        f"{load_after:.1f} after ({os.cpu_count()} cores, shared with other jobs)",
         "",
         "| validator | resources/s (1 core, single-threaded) | resources rejected |",
         "|---|---|---|",
