@@ -173,6 +173,7 @@ def test_period_end_and_extension_dates(engine):
     ("gt0", lambda n: n > 0), ("0", lambda n: n == 0), ("3", lambda n: n == 3), ("ne3", lambda n: n != 3),
     ("lt1", lambda n: n < 1), ("ge3", lambda n: n >= 3), ("le2", lambda n: n <= 2), ("sa2", lambda n: n > 2),
     ("eb3", lambda n: n < 3), ("2.5", lambda n: 2.45 <= n < 2.55), ("3e0", lambda n: 2.5 <= n < 3.5),
+    ("ap3.2", lambda n: abs(n - 3.2) <= 0.32), ("ap10", lambda n: abs(n - 10) <= 1),
 ])
 def test_number_prefixes(engine, value, predicate):
     assert found(engine, "Location", ("nb-capacity", value)) == expect(
@@ -222,6 +223,9 @@ def test_profile_uri(engine):
     assert found(engine, "Organization", ("_profile", d.ROR + "ror-organization")) == expect("Organization", bool)
     assert found(engine, "Organization", ("_profile:below", d.ROR)) == expect("Organization", bool)
     assert found(engine, "Organization", ("_profile", d.ROR + "ror-location")) == set()
+    assert found(engine, "Organization", ("_profile:above", d.ROR + "ror-organization|0.7.0")) == expect(
+        "Organization", bool)
+    assert found(engine, "Organization", ("_profile:above", d.ROR + "ror-org")) == set()
 
 
 # --- chains, hierarchy, reverse chains ----------------------------------------------------------
