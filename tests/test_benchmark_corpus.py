@@ -12,7 +12,7 @@ from harness.fhir.validation import Validator
 
 #: Mutations ror-harness misses today (open findings in docs/agreement.md): strict xfail, so a fix
 #: shows up as an unexpected pass to be removed from here.
-KNOWN_MISSES = {"null-value", "invariant-per-1-profiled-period"}
+KNOWN_MISSES: set[str] = set()
 
 
 @pytest.fixture(scope="module")

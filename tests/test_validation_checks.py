@@ -403,3 +403,29 @@ def test_terminology_server_down_is_inconclusive_not_an_error():
     assert result.ok
     found = [i for i in result.issues if i.message_id == "binding-inconclusive"]
     assert found and found[0].code == "exception" and str(port) in (found[0].source or "")
+
+
+def test_json_null_is_an_error(validator):
+    res = location()
+    res["name"] = None
+    assert ("json-null", "Location.name") in errors(validator.validate(res))
+
+
+def test_datatype_invariant_applies_under_a_profile_that_expands_the_datatype(validator):
+    """ror-available-time-effective-opening-closing-date constrains its Period's children;
+    Period's own per-1 must still be evaluated."""
+    res = json.loads((EXAMPLES.parent / "harness" / "PractitionerRole-ror-harness-practitionerrole.json").read_text())
+    res.setdefault("availableTime", [{}])
+    res["availableTime"][0]["extension"] = [{
+        "url": ROR + "ror-available-time-effective-opening-closing-date",
+        "valuePeriod": {"start": "2025-06-30", "end": "2025-01-01"}}]
+    found = [i for i in validator.validate(res).issues if i.message_id == "invariant-failed"]
+    assert any("per-1" in i.message for i in found)
+
+
+def test_pattern_above_the_discriminator_path_discriminates(validator):
+    """ROROrganization discriminates identifier slices on type.coding.code, fixed by a pattern on `type`."""
+    res = json.loads((EXAMPLES.parent / "harness" / "Organization-ror-harness-eg.json").read_text())
+    result = validator.validate(res)
+    assert result.ok and not any(i.message_id == "slicing-undiscriminable" and "identifier" in i.expression
+                                 for i in result.issues)

@@ -15,6 +15,7 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
                             "élément répétable : un tableau JSON est attendu"),
     "json-array-unexpected": ("structure", "element does not repeat: a JSON array is not allowed",
                               "élément non répétable : un tableau JSON n'est pas autorisé"),
+    "json-null": ("structure", "null is not a FHIR JSON value", "la valeur null n'existe pas en JSON FHIR"),
     "unknown-element": ("structure", "unknown element '{name}'",
                         "élément inconnu « {name} » (absent de la définition)"),
     "choice-multiple": ("structure", "several types given for the choice element {name}: {found}",

@@ -95,7 +95,8 @@ class SliceMatcher:
 
     def rule(self, slice_node: ElementNode, disc: Discriminator) -> tuple[str, object]:
         """How a value/pattern discriminator tells this slice apart, computed once per slice:
-        ("value", v) a fixed/pattern value at the path; ("binding", vs) a required binding (the
+        ("value", v) a fixed/pattern value at the path; ("one-of", [v]) values a fixed/pattern higher
+        on the path gives; ("extension-value", v) the pattern of an extension's value; ("binding", vs) a required binding (the
         spec allows it, and ROR slices `specialty` and `characteristic` that way); ("exists", b)
         the path is required or forbidden in the slice; ("any", None) the path does not
         discriminate this slice; ("conformance", None) nothing usable (a profile defect)."""
@@ -104,6 +105,20 @@ class SliceMatcher:
             self._rules[key] = self._compute_rule(slice_node, disc)
         return self._rules[key]
 
+    def _pattern_above(self, slice_node: ElementNode, path: str) -> list:
+        """Values a fixed/pattern on an element *along* the path gives at its end: ROROrganization
+        fixes `identifier:finess.type` as a whole and discriminates on `type.coding.code`."""
+        segments = _segments(path)
+        node: ElementNode | None = slice_node
+        for depth, seg in enumerate(segments[:-1]):
+            node = self._children(node).get(seg.removesuffix("[x]")) if node is not None else None
+            if node is None or seg.startswith(("extension(", "$this", "ofType(", "as(", "resolve(")):
+                return []
+            fixed = node.fixed if node.fixed is not None else node.pattern
+            if fixed is not None:
+                return values_at(fixed, ".".join(segments[depth + 1:]), {})
+        return []
+
     def _compute_rule(self, slice_node: ElementNode, disc: Discriminator) -> tuple[str, object]:
         target = self._node_at(slice_node, disc.path)
         if target is not None:
@@ -111,6 +126,9 @@ class SliceMatcher:
                 return "value", target.fixed
             if target.pattern is not None:
                 return "value", target.pattern
+        above = self._pattern_above(slice_node, disc.path)
+        if above:
+            return "one-of", above
         if disc.path == "url" and slice_node.types and slice_node.types[0].profiles:
             return "value", slice_node.types[0].profiles[0]  # an extension slice: its profile's canonical
         if target is not None and target.max == 0:
@@ -154,6 +172,9 @@ class SliceMatcher:
                     codes = primitives.codings(type_code, value) if isinstance(value, dict) else [(None, value)]
                     if not any(isinstance(c, str) and self.validator.terminology.check(expected, s, c).status == "member"
                                for s, c in codes):
+                        return False
+                elif kind == "one-of":
+                    if not any(a in expected for a in values_at(value, disc.path, run.full_urls)):  # type: ignore[operator]
                         return False
                 elif kind == "extension-value":
                     found = values_at(value, disc.path, run.full_urls)

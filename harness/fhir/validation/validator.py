@@ -216,6 +216,8 @@ class Validator:
             entry = keymap.get(key[1:] if key.startswith("_") else key)
             if entry is None:
                 run.add(make_issue("unknown-element", "error", f"{path}.{key}", name=key))
+            elif obj[key] is None:  # FHIR JSON has no null values (only inside primitive arrays)
+                run.add(make_issue("json-null", "error", f"{path}.{key}"))
             else:
                 present.add(id(entry[0]))
         # Absent optional elements have nothing to check: visit what is there or required.
@@ -346,6 +348,10 @@ class Validator:
                 self._walk_object(value, container, path, run)
                 if container is not node:
                     self._constraints(container, value, path, run, container.path)
+            type_root = self._type_root(type_code)
+            if type_root is not None and type_root not in containers:
+                # the profile expanded the datatype's children: its own invariants (per-1 ...) still apply
+                self._constraints(type_root, value, path, run, type_code)
         self._constraints(node, value, path, run, node.path if type_code in ("BackboneElement", "Element") else type_code)
         self._fixed_pattern(value, node, path, run)
         if node.binding and type_code in BINDABLE:
