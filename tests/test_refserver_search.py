@@ -82,6 +82,17 @@ def test_token_text_matches_display_accent_insensitively(engine):
     assert found(engine, "HealthcareService", ("characteristic:text", "quentiel")) == set()  # word starts only
 
 
+def test_token_text_also_reads_codeable_concept_text(tmp_path):
+    store = Store(tmp_path / "t.db")
+    concept = {**d.cc(d.R211, "227", "Pédopsychiatrie"), "text": "Psychiatrie de l'enfant"}
+    store.put({"resourceType": "HealthcareService", "id": "t", "specialty": [concept]})
+    engine = SearchEngine(store)
+    for text, expected in (("pedopsy", {"t"}), ("enfant", {"t"}), ("adulte", set())):
+        assert found(engine, "HealthcareService", ("specialty:text", text)) == expected
+    assert found(engine, "HealthcareService", ("specialty", "227")) == {"t"}
+    store.close()
+
+
 def test_token_of_type_on_identifier(engine):
     assert found(engine, "Organization", ("identifier:of-type", f"{d.G07}|40|1000000002")) == {"org-eg"}
     assert found(engine, "Organization", ("identifier:of-type", f"{d.G07}|41|1000000002")) == set()

@@ -15,7 +15,7 @@ from harness.fhir.fhirpath import NotEvaluable, default_engine
 from harness.refserver.search.fhirtypes import FhirTypes
 from harness.refserver.search.paths import Compiler, Item, Unsupported
 from harness.refserver.search.registry import Registry, SearchParam
-from harness.refserver.search.values import MAX_MS, MIN_MS, date_range, normalise
+from harness.refserver.search.values import MAX_MS, MIN_MS, date_range, normalise, words
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS params (pid INTEGER PRIMARY KEY, rtype TEXT NOT NULL, name TEXT NOT NULL,
@@ -194,10 +194,12 @@ class Indexer:
         if kind == "Coding" and isinstance(value, dict):
             return [(value.get("system"), value.get("code"), _norm(value.get("display")), None, None)]
         if kind == "CodeableConcept" and isinstance(value, dict):
-            text = value.get("text")
-            rows = [(c.get("system"), c.get("code"), _norm(c.get("display") or text), None, None)
+            text = _norm(value.get("text"))
+            rows = [(c.get("system"), c.get("code"), _norm(c.get("display")) or text, None, None)
                     for c in value.get("coding", []) if isinstance(c, dict)]
-            return rows or ([(None, None, _norm(text), None, None)] if text else [])
+            if text and all(r[2] != text for r in rows):  # :text also searches CodeableConcept.text
+                rows.append((None, None, text, None, None))
+            return rows
         if kind == "Identifier" and isinstance(value, dict):
             itype = value.get("type") or {}
             base = (value.get("system"), value.get("value"), _norm(itype.get("text")))
@@ -225,7 +227,7 @@ class Indexer:
 
 
 def _norm(text: object) -> str | None:
-    return normalise(text) if isinstance(text, str) and text else None
+    return words(text) if isinstance(text, str) and text else None
 
 
 def _token_shape(value: object) -> str | None:

@@ -17,7 +17,7 @@ from harness.refserver.search.errors import SearchError
 from harness.refserver.search.index import table_of
 from harness.refserver.search.query import split_unescaped, unescape
 from harness.refserver.search.registry import SearchParam
-from harness.refserver.search.values import date_range, normalise, parse_decimal, precision_range
+from harness.refserver.search.values import date_range, normalise, parse_decimal, precision_range, words
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 #: Upper bound for a "starts with" range scan on normalised text.
@@ -116,7 +116,7 @@ class SqlBuilder:
 
     def _token(self, param: SearchParam, modifier: str | None, raw: str) -> tuple[str, list]:
         if modifier == "text":  # :text: the display/text starts with the value, word-wise
-            text = normalise(unescape(raw))
+            text = words(unescape(raw))
             return "text >= ? AND text < ? OR text LIKE ? ESCAPE '\\'", [text, text + TOP, "% " + _like(text) + "%"]
         parts = [unescape(p) for p in split_unescaped(raw, "|")]
         if modifier == "of-type":  # identifier :of-type: type-system|type-code|value

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 MIN_MS = -(2**62)
 MAX_MS = 2**62
 
+_PUNCTUATION = re.compile(r"[^\w]+")
 _DATE_RE = re.compile(
     r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})(?:T(?P<H>\d{2})(?::(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>\.\d+)?)?)?"
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$")
@@ -28,6 +29,12 @@ def normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
+
+
+def words(text: str) -> str:
+    """normalise() with punctuation as spaces: the form `:text` searches word starts in
+    (`l'enfant` has a word `enfant`)."""
+    return " ".join(_PUNCTUATION.sub(" ", normalise(text)).split())
 
 
 def date_range(text: str) -> tuple[int, int] | None:
