@@ -31,7 +31,8 @@ def frequent_specialty(store: Store) -> str:
     return row[0]
 
 
-def timed(engine: SearchEngine, rtype: str, params: list[tuple[str, str]], repeat: int) -> tuple[float, float, int, int]:
+def timed(engine: SearchEngine, rtype: str, params: list[tuple[str, str]],
+          repeat: int) -> tuple[float, float, int, int]:
     times, result = [], None
     for _ in range(repeat):
         start = time.perf_counter()

@@ -9,8 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from harness.refserver.search import SearchEngine, SearchError
-from harness.refserver.search import geo
+from harness.refserver.search import SearchEngine, SearchError, geo
 from harness.refserver.store import Store
 from tests import refserver_data as d
 

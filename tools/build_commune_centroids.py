@@ -78,7 +78,8 @@ def synthetic_point(code: str, anchor: tuple[float, float], spread: float) -> tu
     digest = hashlib.sha256(code.encode()).digest()
     angle = int.from_bytes(digest[:4], "big") / 2**32 * 2 * math.pi
     radius = math.sqrt(int.from_bytes(digest[4:8], "big") / 2**32) * spread
-    return anchor[0] + radius * math.sin(angle), anchor[1] + radius * math.cos(angle) / math.cos(math.radians(anchor[0]))
+    lat = anchor[0] + radius * math.sin(angle)
+    return lat, anchor[1] + radius * math.cos(angle) / math.cos(math.radians(anchor[0]))
 
 
 def build(wheel: Path) -> dict:

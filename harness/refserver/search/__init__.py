@@ -3,7 +3,12 @@ at write time, query parsing (URL parameters and `_filter`), SQL, includes, pagi
 
 Entry points: `SearchEngine(store).search(...)`, `SearchResult`, `SearchError`.
 """
-from harness.refserver.search.engine import DEFAULT_COUNT, MAX_COUNT, SearchEngine, SearchResult
+from harness.refserver.search.engine import (
+    DEFAULT_COUNT,
+    MAX_COUNT,
+    SearchEngine,
+    SearchResult,
+)
 from harness.refserver.search.errors import SearchError
 
 __all__ = ["DEFAULT_COUNT", "MAX_COUNT", "SearchEngine", "SearchError", "SearchResult"]

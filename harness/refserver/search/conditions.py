@@ -18,7 +18,6 @@ class Leaf:
     param: SearchParam
     modifier: str | None
     values: list[str]
-    prefix_ops: bool = True  # values may carry a FHIR prefix (eq, gt, ...): date, number, quantity
 
 
 @dataclass

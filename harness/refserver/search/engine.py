@@ -86,7 +86,7 @@ class SearchEngine:
         else:
             offset = 0
             rids = self._match(conn, builder, resource_type, plan)
-            sid = self.snapshots.add(Snapshot(key, rids, plan.count, time.monotonic())) \
+            sid = self.snapshots.add(Snapshot(key, rids, time.monotonic())) \
                 if len(rids) > plan.count and not plan.summary_count else None
         count = 0 if plan.summary_count else plan.count
         page = rids[offset:offset + count]

@@ -42,7 +42,8 @@ def parse_directive(registry: Registry, name: str, value: str) -> Directive | st
     param = registry.get(source, pname)
     if param is None or param.type != "reference":
         return f"{source}:{pname} is not a reference search parameter"
-    if target is not None and (target not in registry.resource_types or (param.targets and target not in param.targets)):
+    if target is not None and (target not in registry.resource_types
+                               or (param.targets and target not in param.targets)):
         return f"{source}:{pname} does not point to {target}"
     return Directive(f"{name}={value}", base == "_revinclude", bool(modifier), source, param, target)
 

@@ -58,7 +58,8 @@ SPECIAL_TABLES = {"near": "ix_geo", "near-insee-code": "ix_token"}
 ALL_TABLES = ("ix_token", "ix_string", "ix_date", "ix_number", "ix_quantity", "ix_reference", "ix_uri", "ix_geo")
 CURRENCY_SYSTEM = "urn:iso:std:iso:4217"
 _ABSTRACT_ROOT = re.compile(r"(^|\|\s*|\(\s*)(?:DomainResource|Resource)\.")
-_REF = re.compile(r"^(?:(?P<base>.*)/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+#: A literal reference `[base/]Type/id[/_history/v]` (shared with the query side, sql.py)
+REFERENCE = re.compile(r"^(?:(?P<base>.*)/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 
 def table_of(param: SearchParam) -> str:
@@ -291,7 +292,8 @@ def number_value(item: Item) -> float | None:
 def quantity_value(item: Item) -> tuple | None:
     """(value, system, code, unit) of a Quantity (or Money: ISO 4217 currency as the code)."""
     value = item.value
-    if not isinstance(value, dict) or not isinstance(value.get("value"), (int, float)) or isinstance(value.get("value"), bool):
+    number = value.get("value") if isinstance(value, dict) else None
+    if not isinstance(number, (int, float)) or isinstance(number, bool):
         return None
     if item.type == "Money" or ("currency" in value and "code" not in value):
         return float(value["value"]), CURRENCY_SYSTEM, value.get("currency"), value.get("currency")
@@ -309,7 +311,7 @@ def reference_value(item: Item) -> tuple | None:
         ref = value.get("reference")
         if not isinstance(ref, str) or not ref or ref.startswith("#"):
             return None
-        match = _REF.match(ref)
+        match = REFERENCE.match(ref)
         if match:
             return match["type"], match["id"], ref if match["base"] else None
         return None, None, ref

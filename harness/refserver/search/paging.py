@@ -21,7 +21,6 @@ from harness.refserver.search.errors import SearchError
 class Snapshot:
     key: str          # the normalised query it answers (a token only serves the same query)
     rids: list[int]   # matches in order
-    count: int        # page size
     created: float
 
 

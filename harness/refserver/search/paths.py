@@ -188,6 +188,14 @@ def _equals(node: object, name: str, literal: str) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value) == literal
 
 
+def _referenced_type(reference: object) -> str | None:
+    """`resolve() is T` without resolving: the type named by Reference.type or its URL."""
+    if not isinstance(reference, dict):
+        return None
+    parts = str(reference.get("reference", "")).split("/")
+    return reference.get("type") or (parts[-2] if len(parts) >= 2 else None)
+
+
 def _choice_type(suffix: str) -> str:
     lowered = suffix[0].lower() + suffix[1:]
     return lowered if lowered in PRIMITIVES else suffix
@@ -324,9 +332,7 @@ class Compiler:
     def _holds(self, item: Item, tests: list[tuple]) -> bool:
         for test in tests:
             if test[0] == "is":
-                ref = item.value.get("reference", "") if isinstance(item.value, dict) else ""
-                type_name = ref.split("/")[-2] if ref.count("/") >= 1 else None
-                if (item.value.get("type") if isinstance(item.value, dict) else None) != test[1] and type_name != test[1]:
+                if _referenced_type(item.value) != test[1]:
                     return False
                 continue
             _, path, literal = test

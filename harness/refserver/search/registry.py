@@ -21,9 +21,6 @@ ROR_PACKAGE = "ans.fhir.fr.ror"
 SERVER_CAPABILITY = "https://interop.esante.gouv.fr/ig/fhir/ror/CapabilityStatement/ror-serveur"
 #: Types the engine can index and search (composite parameters are not supported).
 SUPPORTED_TYPES = frozenset({"token", "string", "date", "number", "quantity", "reference", "uri", "special"})
-#: Control parameters handled by the engine or the HTTP layer, never looked up in the registry.
-CONTROL = frozenset({"_sort", "_count", "_include", "_revinclude", "_page", "_total", "_summary",
-                     "_elements", "_format", "_pretty", "_contained", "_containedType"})
 #: Special parameters implemented by the engine itself.
 SPECIAL = frozenset({"_has", "_filter", "near", "near-insee-code"})
 

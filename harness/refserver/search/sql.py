@@ -6,23 +6,36 @@ is checked before it reaches SQL: a bad one raises SearchError naming the parame
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from decimal import Decimal
 
 from harness.refserver.search import geo
-from harness.refserver.search.conditions import AllOf, AnyOf, Chain, Condition, Has, Leaf, Near, Negation
+from harness.refserver.search.conditions import (
+    AllOf,
+    AnyOf,
+    Chain,
+    Condition,
+    Has,
+    Leaf,
+    Near,
+    Negation,
+)
 from harness.refserver.search.errors import SearchError
-from harness.refserver.search.index import table_of
+from harness.refserver.search.index import REFERENCE, table_of
 from harness.refserver.search.query import split_unescaped, unescape
 from harness.refserver.search.registry import SearchParam
-from harness.refserver.search.values import date_range, normalise, parse_decimal, precision_range, words
+from harness.refserver.search.values import (
+    date_range,
+    normalise,
+    parse_decimal,
+    precision_range,
+    words,
+)
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 #: Upper bound for a "starts with" range scan on normalised text.
 TOP = "\U0010ffff"
-_REF_VALUE = re.compile(r"^(?:(?P<base>.*)/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 Sql = tuple[str, list]
 
@@ -205,7 +218,7 @@ class SqlBuilder:
     def _reference(self, param: SearchParam, modifier: str | None, value: str) -> tuple[str, list]:
         if not value:
             raise SearchError(f"{param.name}: empty reference", parameter=param.name)
-        match = _REF_VALUE.match(value)
+        match = REFERENCE.match(value)
         if match and (not match["base"] or match["base"].rstrip("/") == self.base_url):
             if modifier and match["type"] != modifier:
                 raise SearchError(f"{param.name}:{modifier}: {value!r} is not a {modifier}", parameter=param.name)

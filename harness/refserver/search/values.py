@@ -9,9 +9,9 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 #: Open ends of a Period (no start / no end): beyond any real date.
 MIN_MS = -(2**62)
@@ -87,12 +87,6 @@ def date_range(text: str) -> tuple[int, int] | None:
 def _ms(moment: datetime) -> int:
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
-
-
-def ms_to_instant(ms: int) -> str:
-    """Epoch milliseconds back to a FHIR instant (for messages and sort debugging)."""
-    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def parse_decimal(text: str) -> Decimal | None:
