@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import socket
 import threading
 from dataclasses import dataclass
 
@@ -60,10 +61,16 @@ class PeerCertificates:
 
 
 def protocol_class(registry: PeerCertificates) -> type[H11Protocol]:
-    """An h11 protocol for uvicorn that records each TLS connection's client certificate."""
+    """An h11 protocol for uvicorn that records each TLS connection's client certificate (and
+    turns Nagle's algorithm off)."""
 
     class CertificateRecordingProtocol(H11Protocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            raw = transport.get_extra_info("socket")
+            if raw is not None and raw.family in (socket.AF_INET, socket.AF_INET6):
+                # accepted sockets come without TCP_NODELAY here: each response (head, then body)
+                # then waited for the client's delayed ACK, 40 ms per request on loopback
+                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().connection_made(transport)
             ssl_object = transport.get_extra_info("ssl_object")
             if ssl_object is None or not self.client:
