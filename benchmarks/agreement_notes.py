@@ -56,8 +56,8 @@ EXPLANATIONS: dict[str, str] = {
         _VALUE_SLICE_BY_BINDING),
     "null-value": (
         "`\"name\": null`. FHIR R4 JSON (json.html, null values): properties never carry a JSON null, except "
-        "inside an array of primitives aligned with its `_` array. Medplum rejects it; ror-harness treats the "
-        "null as an absent element and accepts the resource. **ror-harness false negative** (open finding)."),
+        "inside an array of primitives aligned with its `_` array. Both reject it (ror-harness: `json-null`; "
+        "it used to read the null as an absent element, found by this check and fixed)."),
     "bad-date-calendar": (
         "`2023-02-30`. FHIR R4 datatypes (date, dateTime): the value must be a valid date, the regular "
         "expression being only the lexical part. ror-harness checks the calendar; Medplum applies the regex only."),
@@ -124,6 +124,11 @@ EXPLANATIONS: dict[str, str] = {
         "element of the schema and the root resource's own constraints, not those of the datatypes below it "
         "(checked: a reversed `Practitioner.qualification.period` on a core Practitioner passes too); "
         "ror-harness evaluates the datatype's invariants."),
+    "invariant-per-1-profiled-period": (
+        "The same per-1 rule on a Period whose children the extension's profile constrains "
+        "(ror-available-time-effective-opening-closing-date). Medplum misses it for the reason above; "
+        "ror-harness missed it too until this check found it (it walked the profile's inline children and "
+        "skipped the Period definition's own invariants) and now evaluates the datatype's invariants there as well."),
 }
 
 VALID_CORPUS_NOTES: dict[str, str] = {
@@ -136,20 +141,10 @@ VALID_CORPUS_NOTES: dict[str, str] = {
 }
 
 OPEN_FINDINGS: list[str] = [
-    "**JSON null accepted** (mutation `null-value`): `{\"resourceType\": \"Organization\", ..., \"name\": null}` "
-    "validates with no error; FHIR JSON forbids null property values (outside primitive arrays aligned with "
-    "their `_` array). Reported for harness/fhir/validation.",
-    "**Datatype invariants skipped when the profile expands the datatype** (mutation "
-    "`invariant-per-1-profiled-period`, where both validators miss it): a PractitionerRole whose "
-    "`availableTime` extension `ror-available-time-effective-opening-closing-date` has `valuePeriod` "
-    "{start 2025-06-30, end 2025-01-01} passes; the same Period in `organization-period` fails per-1 as it "
-    "should. The extension's differential constrains `value[x].start` / `.end`, so the compiled `value[x]` "
-    "node has children and the walk uses them instead of the Period definition, whose root constraints "
-    "(per-1) are then never evaluated. Reported for harness/fhir/validation.",
-    "**Value discriminator on a path below a pattern** (information only): ROROrganization slices "
-    "`identifier` by `type.coding.code` and each slice fixes `type` with a patternCodeableConcept; the "
-    "validator reports `slicing-undiscriminable` and matches by conformance instead of reading the code "
-    "from the pattern on the ancestor `type`. Verdicts are right; the information issues are noise.",
+    "Fixed after the first run of this check (each now has a test in tests/test_validation_checks.py): "
+    "JSON null accepted as an absent element; datatype invariants (per-1) skipped when a profile expands "
+    "the datatype's children; value discriminators on a path below a pattern (ROROrganization "
+    "`identifier` by `type.coding.code`) reported as undiscriminable.",
     "Not findings, for the record: the IG's HealthcareService example (1234564) lacks the mandatory `careMode` "
     "characteristic (J19), an IG example defect both validators report (Medplum adds its `operationalActivity` "
     "false positive); the IG's Questionnaire example cannot be checked by either, its profile's base "
