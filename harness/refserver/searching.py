@@ -24,6 +24,7 @@ from harness.fhir.fhirpath import NotEvaluable, default_engine
 from harness.refserver.config import PUBLIC_PROFILE, ServerConfig
 from harness.refserver.outcome import FhirError, issue, operation_outcome
 from harness.refserver.search import SearchEngine, SearchError, SearchResult
+from harness.refserver.search.registry import SPECIAL as ENGINE_SPECIAL
 from harness.refserver.security import Access, is_sensitive
 from harness.refserver.store import Store, format_instant
 
@@ -96,8 +97,9 @@ class Searcher:
                 self._sensitive.discard(resource["id"])
 
     def supports(self, resource_type: str, name: str) -> bool:
-        """Does a search parameter of the CapabilityStatement run here?"""
-        return self.registry.get(resource_type, name) is not None
+        """Does a search parameter of the CapabilityStatement run here? (`_has` and `_filter` are
+        the engine's own, not registry entries.)"""
+        return name in ENGINE_SPECIAL or self.registry.get(resource_type, name) is not None
 
     # -- the query -------------------------------------------------------------------------
     def _param_type(self, resource_type: str, name: str) -> str | None:
