@@ -9,6 +9,8 @@ evaluation itself, FHIRPath on the returned JSON, is the harness's own).
 """
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 
 from harness.fhir.packages import PackageSet
@@ -22,6 +24,8 @@ CORE_PACKAGE = "hl7.fhir.r4.core"
 #: Parameters that shape the result instead of selecting resources.
 CONTROL = frozenset({"_sort", "_count", "_include", "_revinclude", "_page", "_total", "_summary", "_elements",
                      "_format", "_pretty", "_contained", "_containedType", "_getpagesoffset"})
+
+_ABSTRACT_ROOT = re.compile(r"(?<![\w.])(?:DomainResource|Resource)\.")
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,17 @@ class SearchParameters:
                                                   tuple(sp.get("target", ())), note)
 
     def get(self, resource_type: str, name: str) -> Definition | None:
-        """The definition for this type, else one declared on Resource / DomainResource."""
-        for base in (resource_type, "DomainResource", "Resource"):
+        """The definition for this type, else one declared on Resource / DomainResource.
+
+        The latter are written `Resource.meta.lastUpdated`; FHIRPath engines (fhirpathpy
+        included) only match a type name exactly, so the path is rewritten to the concrete type.
+        """
+        found = self._defs.get((resource_type, name))
+        if found is not None:
+            return found
+        for base in ("DomainResource", "Resource"):
             found = self._defs.get((base, name))
             if found is not None:
-                return found
+                expression = _ABSTRACT_ROOT.sub(resource_type + ".", found.expression) if found.expression else None
+                return dataclasses.replace(found, resource_type=resource_type, expression=expression)
         return None

@@ -76,7 +76,7 @@ def list_command(args: argparse.Namespace) -> int:
     if args.format == "json":
         rows = [{"id": s.id, "title": s.title, "priority": s.priority, "priority_label": PRIORITY_LABELS[s.priority],
                  "role": s.role, "area": s.area, "source": s.source, "requirements": list(s.requirements),
-                 "ig_scenarios": list(s.ig_scenarios), "proven_by": list(s.proven_by)} for s in scenarios]
+                 "ig_scenarios": list(s.ig_scenarios), "proven_by": [p.fault for p in s.proven_by]} for s in scenarios]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     header = ("id", "priorité", "rôle", "domaine", "titre")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -21,6 +22,12 @@ from harness.scenario.target import TargetProfile
 
 #: Values of the four Ror-* headers sent to the embedded server (it requires them present).
 ROR_HEADERS = RorHeaders("CU22", "1.2.250.1.213.1.6.1.66", "AUTOMATE", "1.2.250.1.213.1.1.4.6")
+
+
+@cache
+def facts_of(dataset: str, seed: int) -> dict:
+    """The facts of a generated dataset (computed once per process: the generator is seeded)."""
+    return collect_facts(generate(dataset, seed))
 
 
 class EmbeddedTarget:
@@ -40,7 +47,7 @@ class EmbeddedTarget:
                                   ror_headers=ROR_HEADERS)
         label = f"serveur de référence embarqué ({self.server.base_url}, jeu {dataset}, graine {seed}"
         label += f", défauts : {', '.join(sorted(faults))})" if faults else ")"
-        self.profile = TargetProfile(settings, collect_facts(generate(dataset, seed)), label)
+        self.profile = TargetProfile(settings, facts_of(dataset, seed), label)
 
     def stop(self) -> None:
         self.server.stop()

@@ -20,7 +20,7 @@ from harness.checks import registry
 from harness.fhir.fhirpath import NotEvaluable, default_engine
 from harness.scenario import templates
 from harness.scenario.errors import FileError, Problem
-from harness.scenario.model import Check, Request, Requires, Save, Scenario, Step
+from harness.scenario.model import Check, Proof, Request, Requires, Save, Scenario, Step
 from harness.scenario.yamlsource import Document, read
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
@@ -105,7 +105,7 @@ def schema_problems(doc: Document, error: ValidationError, unknown_at: frozenset
         return [doc.problem((*path, k), f"unknown field '{k}' (allowed here: {', '.join(allowed)})") for k in extra]
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [k for k in error.validator_value if k not in error.instance]
-        return [doc.problem(path, f"required field '{k}' is missing") for k in missing]
+        return [doc.problem((*path, k), "required field is missing") for k in missing]
     return [doc.problem(path, error.message + (f" ({hint})" if hint else ""))]
 
 
@@ -134,6 +134,7 @@ def _semantic_problems(doc: Document, path: Path) -> list[Problem]:
     if not path.name.startswith(data["id"]):
         problems.append(doc.problem(("id",), f"the file name must start with the id ({data['id']}...yaml), "
                                              f"not '{path.name}'"))
+    problems += _proof_problems(doc, data)
     saved: set[str] = set()
     names: dict[str, int] = {}
     for i, step in enumerate(data["steps"]):
@@ -146,6 +147,18 @@ def _semantic_problems(doc: Document, path: Path) -> list[Problem]:
             problems += _variable_problems(doc, at, text, saved)
         problems += _fhirpath_problems(doc, step, where)
         saved |= set(step.get("save") or ())
+    return problems
+
+
+def _proof_problems(doc: Document, data: dict) -> list[Problem]:
+    steps = [s["name"] for s in data["steps"]]
+    problems = []
+    for i, proof in enumerate(data.get("proven_by", ())):
+        if isinstance(proof, str) and len(steps) > 1:
+            problems.append(doc.problem(("proven_by", i), f"name the step that catches '{proof}': "
+                                                           f"{{fault: {proof}, step: ...}} (the scenario has {len(steps)} steps)"))
+        elif isinstance(proof, dict) and proof["step"] not in steps:
+            problems.append(doc.problem(("proven_by", i, "step"), f"no step named '{proof['step']}'"))
     return problems
 
 
@@ -207,7 +220,8 @@ def _build(doc: Document, path: Path) -> Scenario:
         source=doc.path, path=path, description=data.get("description", "").strip(),
         priority_reason=data.get("priority_reason", "").strip(), area=data.get("area", ""),
         requirements=tuple(data["requirements"]), ig_scenarios=tuple(data.get("ig_scenarios", ())),
-        proven_by=tuple(data.get("proven_by", ())), requires=requires, line=doc.line_of(("id",)))
+        proven_by=tuple(Proof(p, data["steps"][0]["name"]) if isinstance(p, str) else Proof(p["fault"], p["step"])
+                        for p in data.get("proven_by", ())), requires=requires, line=doc.line_of(("id",)))
 
 
 def _step(doc: Document, step: dict, where: tuple, path: Path) -> Step:

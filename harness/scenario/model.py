@@ -63,6 +63,14 @@ class Requires:
 
 
 @dataclass(frozen=True)
+class Proof:
+    """A reference-server fault the scenario must catch, and the step that must fail on it."""
+
+    fault: str
+    step: str
+
+
+@dataclass(frozen=True)
 class Scenario:
     id: str
     title: str
@@ -76,6 +84,6 @@ class Scenario:
     area: str = ""
     requirements: tuple[str, ...] = ()
     ig_scenarios: tuple[str, ...] = ()
-    proven_by: tuple[str, ...] = ()
+    proven_by: tuple[Proof, ...] = ()
     requires: Requires = field(default_factory=Requires)
     line: int = 1
