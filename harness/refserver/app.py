@@ -283,8 +283,8 @@ async def vread(request: Request, state: ServerState) -> Response:
         raise _not_allowed(resource_type, f"{request.method} on a version", ["GET"])
     access = await _gate(request, state, scope=SCOPE_READ)
     found = await _locked(state, state.store.vread, resource_type, resource_id, version)
-    return _resource_response(request, state,
-                              _visible_or_404(state, access, found, f"{resource_type}/{resource_id}/_history/{version}"))
+    label = f"{resource_type}/{resource_id}/_history/{version}"
+    return _resource_response(request, state, _visible_or_404(state, access, found, label))
 
 
 # -- $export --------------------------------------------------------------------------------------

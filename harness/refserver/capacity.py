@@ -160,7 +160,8 @@ class CapacityRules:
                                 f"{EXPRESSION_INDICATOR}.extension('{name}')")
         nb = next(s for s in subs if s.get("url") == "nbCapacity")["valueInteger"]
         if not isinstance(nb, int) or isinstance(nb, bool) or nb < 0:
-            raise _business("Indicateur INDICATEUR_INCONNU : l'attribut 'nbCapacity' doit être un entier positif ou nul",
+            raise _business("Indicateur INDICATEUR_INCONNU : l'attribut 'nbCapacity' doit être un entier "
+                            "positif ou nul",
                             f"{EXPRESSION_INDICATOR}.extension('nbCapacity')")
         if self._check_combinations and not self._valid_combination(indicator):
             raise _business("Les valeurs du nouvel objet ne correspondent pas à un indicateur valide : "

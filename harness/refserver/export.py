@@ -111,7 +111,8 @@ class ExportManager:
                 raise FhirError(400, "not-supported", f"_type={rtype}: this server exports {', '.join(SERVED_TYPES)}")
         if level_type:
             if types and types != [level_type]:
-                raise FhirError(400, "invalid", f"/{level_type}/$export exports {level_type} only (_type={','.join(types)})")
+                raise FhirError(400, "invalid", f"/{level_type}/$export exports {level_type} only "
+                                                f"(_type={','.join(types)})")
             types = [level_type]
         types = list(dict.fromkeys(types)) or list(SERVED_TYPES)
         since = _instant(values["_since"][-1]) if "_since" in values else None

@@ -115,7 +115,8 @@ _FAULTS = (
           "un « replace » capacitaire sur un indicateur absent le crée au lieu de répondre 404"),
     Fault("patch-multiple-first", "patch",
           "a capacity PATCH whose identifier matches several Locations patches the first instead of 412",
-          "un PATCH capacitaire dont l'identifiant désigne plusieurs Location modifie la première au lieu de répondre 412"),
+          "un PATCH capacitaire dont l'identifiant désigne plusieurs Location modifie la première "
+          "au lieu de répondre 412"),
     Fault("capacity-combination-unchecked", "patch",
           "invalid combinations of capacity indicator codes are accepted",
           "les combinaisons de codes d'indicateur capacitaire invalides sont acceptées"),

@@ -19,7 +19,7 @@ from harness.refserver.outcome import FhirError
 FHIR_JSON = "application/fhir+json"
 FHIR_NDJSON = "application/fhir+ndjson"
 FORM = "application/x-www-form-urlencoded"
-JSON_TYPES = frozenset({FHIR_JSON, "application/json", "json", "application/*", "*/*"})
+JSON_TYPES = frozenset({FHIR_JSON, "application/json", "application/*", "*/*"})
 JSON_FORMATS = frozenset({"json", FHIR_JSON, "application/json"})
 XML_FORMATS = frozenset({"xml", "application/fhir+xml", "application/xml", "text/xml"})
 

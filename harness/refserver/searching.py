@@ -171,17 +171,17 @@ class Searcher:
             query.append(("_id:not", ",".join(hidden)))
         result = self._run(resource_type, query, base_url)
         ignored = list(result.ignored)
-        for name, _ in result.passthrough:
+        for name, value in result.passthrough:
             if _base(name) in NOT_IMPLEMENTED:
                 ignored.append((name, NOT_IMPLEMENTED[_base(name)]))
-            elif _base(name) == "_summary" and _ != "count":
+            elif _base(name) == "_summary" and value != "count":
                 ignored.append((name, "_summary other than count is not implemented"))
         if "unknown-param-silent" in self.faults:
             ignored = []
         elif ignored and strict:
-            raise FhirError(400, "not-supported", "Prefer: handling=strict and the search has parameters this server "
-                                                  "cannot apply", issues=[issue("error", "not-supported",
-                                                                                f"{n}: {why}", [n]) for n, why in ignored])
+            details = [issue("error", "not-supported", f"{name}: {why}", [name]) for name, why in ignored]
+            raise FhirError(400, "not-supported", "Prefer: handling=strict and the search has parameters this "
+                                                  "server cannot apply", issues=details)
         matches = result.matches
         if "string-case-sensitive" in self.faults:
             matches = [m for m in matches if self._case_sensitive_match(resource_type, params, m)]
