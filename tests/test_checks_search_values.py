@@ -3,7 +3,6 @@ where it must say "cannot tell" rather than fail a server."""
 from __future__ import annotations
 
 import pytest
-
 from checks_support import search_parameters
 
 from harness.checks import search_values as sv

@@ -101,8 +101,8 @@ def test_the_file_name_starts_with_the_id(tmp_path):
 
 
 def test_a_document_that_is_not_a_mapping(tmp_path):
-    assert problems(tmp_path, "- a\n- b\n") == [f"{tmp_path / 'ROR-SRV-900-test.yaml'}:1: a scenario file is one YAML "
-                                                "mapping (id:, title:, steps:, ...)"]
+    expected = f"{tmp_path / 'ROR-SRV-900-test.yaml'}:1: a scenario file is one YAML mapping (id:, title:, steps:, ...)"
+    assert problems(tmp_path, "- a\n- b\n") == [expected]
 
 
 def test_proofs_name_their_step_when_there_are_several(tmp_path):

@@ -60,9 +60,9 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.result: ScenarioResult | None = None
-        for word in (scenario.area, scenario.role, f"priority{scenario.priority}", *scenario.ig_scenarios):
-            if word:
-                self.keywords[word] = True
+        # -k matches ids and these words: area, role, priorityN and the IG scenario keys
+        self.extra_keyword_matches.update(w for w in (scenario.area, scenario.role, f"priority{scenario.priority}",
+                                                      *scenario.ig_scenarios) if w)
 
     def runtest(self) -> None:
         run: RorRun = self.config.pluginmanager.get_plugin("ror-harness-run")

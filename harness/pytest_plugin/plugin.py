@@ -205,6 +205,8 @@ class RorRun:
         if call.excinfo is not None and isinstance(call.excinfo.value, ScenarioInconclusive):
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.scenario.line, f"non concluant : {item.result.reason}")
+        elif report.skipped:  # located in the scenario file, not where the plugin raised the skip
+            report.longrepr = (str(item.path), item.scenario.line, item.result.reason)
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
         data = getattr(report, "ror_result", None)
