@@ -151,3 +151,8 @@ def test_variables_render_typed_or_into_text():
     assert [p for _, p in references("{{ a b }} {{ other.x }}")] == [
         "'{{ a b }}' is not a variable name (letters, digits, _ and - joined by dots)",
         "unknown variable 'other.x': variables start with facts. or saved."]
+
+
+def test_the_language_documentation_lists_every_check():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scenario-language.md").read_text(encoding="utf-8")
+    assert [name for name in registry.names() if f"| `{name}` |" not in text] == []

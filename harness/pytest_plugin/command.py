@@ -163,5 +163,6 @@ def _pytest(args: argparse.Namespace, scenarios: list, folders: list[Path], targ
     options += ["--alluredir", str(report_dir / "allure-results")] if report_dir else []
     options += ["--ror-ig", args.ig] if args.ig else []
     options += ["-k", args.k] if args.k else []
-    code = int(pytest.main([*options, *(str(s.path) for s in scenarios)]))
+    ordered = sorted(scenarios, key=lambda s: s.id)  # reports list scenarios in id order
+    code = int(pytest.main([*options, *(str(s.path) for s in ordered)]))
     return code if code in (0, 1, 2, 3) else EXIT_USAGE
