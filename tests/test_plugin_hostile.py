@@ -31,7 +31,7 @@ class Hostile(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         if self.path.startswith("/slow"):
             time.sleep(3)
             self._send(200, b"{}")

@@ -13,6 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from harness.checks import registry
 from harness.checks.context import Finding, NotJson, Response, StepContext
@@ -103,8 +104,9 @@ def _run_step(step: Step, scenario: Scenario, run: RunContext, env: dict) -> Ste
                                               f"{answer.error_kind}: {answer.error}", f"la cible n'a pas répondu : {answer.error}"))
         return done
     response = Response.of(answer)
-    ctx = StepContext(step=step.name, line=step.line, base_url=run.base_url, method=method, path=path.split("?")[0],
-                      query=query, exchange=answer.exchange, response=response,
+    local_path, url_query = _split(path, run.base_url)
+    ctx = StepContext(step=step.name, line=step.line, base_url=run.base_url, method=method, path=local_path,
+                      query=url_query + query, exchange=answer.exchange, response=response,
                       services=StepServices(run, step.name, step.line))
     for check in step.checks:
         findings = _judge(check.kind, check.params, ctx, env)
@@ -120,6 +122,16 @@ def _run_step(step: Step, scenario: Scenario, run: RunContext, env: dict) -> Ste
             if failure:
                 done.failures.append(failure)
     return done
+
+
+def _split(path: str, base_url: str) -> tuple[str, list[tuple[str, str]]]:
+    """The path relative to the base URL and the query it carries (a saved absolute URL has both)."""
+    parts = urlsplit(path)
+    local = parts.path
+    base_path = urlsplit(base_url).path.rstrip("/")
+    if parts.scheme and base_path and local.startswith(base_path):
+        local = local[len(base_path):]
+    return local, parse_qsl(parts.query, keep_blank_values=True)
 
 
 def _judge(kind: str, params: Any, ctx: StepContext, env: dict) -> list[Finding]:
