@@ -126,7 +126,7 @@ def _use_period_reversed(res: dict) -> None:
 MUTATIONS: tuple[Mutation, ...] = (
     Mutation("unknown-element", "unknown element", EJ, _set("colour", "blue"), "unknown-element"),
     Mutation("wrong-json-type", "wrong JSON type (number for a string)", EJ, _set("name", 42), "json-type"),
-    Mutation("null-value", "JSON null as a value", EJ, _set("name", None), "json-type"),
+    Mutation("null-value", "JSON null as a value", EJ, _set("name", None), "json-null"),
     Mutation("bad-date-format", "bad date format (month 13)", EJ,
              _edit_extension("ror-organization-creation-date", lambda e: _replace_value(e, "valueDate", "1972-13-01")),
              "primitive-format"),
