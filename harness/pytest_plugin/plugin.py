@@ -60,8 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def fail_on(text: str) -> set[int]:
     """`--fail-on 1,2` -> {1, 2}; ValueError on anything else."""
-    levels = {int(part) for part in text.split(",") if part.strip()}
-    if not levels <= {1, 2, 3}:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    levels = {int(part) for part in parts if part.isdigit()}
+    if len(levels) != len(set(parts)) or not levels <= {1, 2, 3}:
         raise ValueError(f"--fail-on takes priorities among 1,2,3, not {text!r}")
     return levels
 
@@ -93,7 +94,10 @@ class RorRun:
         self._context: RunContext | None = None
         self._embedded = None
         self._run_started = False
-        self.fail_on = fail_on(config.getoption("ror_fail_on"))
+        try:
+            self.fail_on = fail_on(config.getoption("ror_fail_on"))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
         self._add_item_handlers()
 
     # -- outputs ---------------------------------------------------------------------------
