@@ -13,7 +13,7 @@ import pytest
 from harness.fhir.fhirpath import NotEvaluable
 from harness.fhir.packages import FIXTURES
 from harness.refserver.search import SearchEngine
-from harness.refserver.search.corrections import CORRECTIONS, RENAMES
+from harness.fhir.search_corrections import CORRECTIONS, RENAMES
 from harness.refserver.search.index import fhirpathpy_extractor
 from harness.refserver.search.paths import Unsupported, parse
 from harness.refserver.store import Store

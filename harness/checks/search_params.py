@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from harness.fhir.packages import PackageSet
 
 # The corrections table is data (IG defects and their argued reading), not server logic.
-from harness.refserver.search.corrections import CORRECTIONS, RENAMES
+from harness.fhir.search_corrections import CORRECTIONS, RENAMES
 
 SERVER_CAPABILITY = "https://interop.esante.gouv.fr/ig/fhir/ror/CapabilityStatement/ror-serveur"
 ROR_PACKAGE = "ans.fhir.fr.ror"

@@ -19,6 +19,7 @@ import gzip
 import orjson
 
 from harness.fhir.packages import FIXTURES
+from harness.geo import commune_points
 
 GEO_DIR = FIXTURES / "geo"
 
@@ -42,17 +43,10 @@ def departments() -> dict[str, str]:
 
 
 @functools.cache
-def _points() -> dict[str, tuple[float, float, bool]]:
-    """INSEE code -> (latitude, longitude, synthetic?) from the commune points fixture."""
-    data = orjson.loads(gzip.decompress((GEO_DIR / "commune-centroids.json.gz").read_bytes()))
-    return {code: (lat, lon, kind == "s") for code, (lat, lon, kind) in data["centroids"].items()}
-
-
-@functools.cache
 def communes() -> tuple[Commune, ...]:
     """Every usable commune, in INSEE code order."""
     raw = orjson.loads(gzip.decompress((GEO_DIR / "communes.json.gz").read_bytes()))
-    points = _points()
+    points = commune_points()
     kept = (Commune(c["code"], c["nom"], c["departement"], c["region"], tuple(c["codesPostaux"]),
                     int(c.get("population") or 0))
             for c in raw if c.get("codesPostaux") and len(c["region"]) == 2 and c["code"] in points)
@@ -75,10 +69,10 @@ def communes_of_department(department: str) -> tuple[Commune, ...]:
 
 def commune_position(code: str) -> tuple[float, float] | None:
     """(latitude, longitude) of a commune's point, None for an unknown commune."""
-    found = _points().get(code)
+    found = commune_points().get(code)
     return (found[0], found[1]) if found else None
 
 
 def is_synthetic_point(code: str) -> bool:
     """True when the commune's point is synthetic (a commune under 1,000 inhabitants)."""
-    return _points().get(code, (0, 0, False))[2]
+    return commune_points().get(code, (0, 0, False))[2]

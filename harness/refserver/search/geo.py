@@ -6,15 +6,12 @@ and docs/refserver-search.md), so distances between small communes are approxima
 """
 from __future__ import annotations
 
-import gzip
-import json
 import math
 from bisect import bisect_left, bisect_right
 from functools import cache
 
-from harness.fhir.packages import FIXTURES
+from harness.geo import commune_points as communes
 
-CENTROIDS = FIXTURES / "geo" / "commune-centroids.json.gz"
 EARTH_KM = 6371.0088
 
 
@@ -24,13 +21,6 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-@cache
-def communes() -> dict[str, tuple[float, float, bool]]:
-    """INSEE code -> (lat, lon, synthetic?)."""
-    data = json.loads(gzip.decompress(CENTROIDS.read_bytes()))
-    return {code: (lat, lon, kind == "s") for code, (lat, lon, kind) in data["centroids"].items()}
 
 
 @cache

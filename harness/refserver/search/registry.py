@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.fhir.packages import PackageSet
-from harness.refserver.search.corrections import CORRECTIONS, RENAMES
+from harness.fhir.search_corrections import CORRECTIONS, RENAMES
 
 #: The resource types the ROR API serves (IG profiles), indexed and searchable.
 RESOURCE_TYPES = ("Organization", "HealthcareService", "Location", "Practitioner", "PractitionerRole",
