@@ -48,7 +48,7 @@ def test_console_table_and_summary() -> None:
     _run(ConsoleReporter(stream, title_width=30))
     text = stream.getvalue()
     lines = text.splitlines()
-    assert lines[0].split() == ["id", "titre", "priorité", "résultat", "durée"]
+    assert lines[0] == "" and lines[1].split() == ["id", "titre", "priorité", "résultat", "durée"]
     assert "ROR-SRV-002  Lire une organisation par son…  majeur    échoué         1.2 s" in text
     assert "404 réponse \\x00\\x1b[31m\ufffd brute" in text and "\x1b" not in text  # shown, not obeyed
     assert "Étape « lire » (ligne 9 du scénario), vérification status" in text

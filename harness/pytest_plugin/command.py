@@ -160,9 +160,24 @@ def _pytest(args: argparse.Namespace, scenarios: list, folders: list[Path], targ
     junit_file = args.junit or (report_dir / "junit.xml" if report_dir else None)
     options += ["--ror-json", str(json_file)] if json_file else []
     options += ["--ror-junit", str(junit_file)] if junit_file else []
-    options += ["--alluredir", str(report_dir / "allure-results")] if report_dir else []
+    options += ["--alluredir", str(report_dir / "allure-results"), "--clean-alluredir"] if report_dir else []
     options += ["--ror-ig", args.ig] if args.ig else []
     options += ["-k", args.k] if args.k else []
     ordered = sorted(scenarios, key=lambda s: s.id)  # reports list scenarios in id order
     code = int(pytest.main([*options, *(str(s.path) for s in ordered)]))
+    if report_dir and code in (0, 1):
+        _write_html(report_dir)
     return code if code in (0, 1, 2, 3) else EXIT_USAGE
+
+
+def _write_html(report_dir: Path) -> None:
+    """The Allure HTML report, when the Allure CLI is installed; its absence is said, never fatal
+    (the verdict and the JSON/JUnit outputs do not depend on it)."""
+    from harness.report.html import ReportError, generate_html
+
+    try:
+        page = generate_html(report_dir / "allure-results", report_dir / "html")
+    except ReportError as exc:
+        print(f"ror-harness run: HTML report not written: {exc}", file=sys.stderr)
+        return
+    print(f"ror-harness run: HTML report: {page}", file=sys.stderr)

@@ -3,8 +3,9 @@
 Why derived and not copied: ror-serveur is a `requirements` statement; a client reads
 `/metadata` to learn what THIS server does. So every search parameter the search registry does
 not implement is dropped (with the reason kept in the resource's documentation), the
-interactions are the ones the routes serve, and the token endpoint is advertised with the
-SMART `oauth-uris` extension so a client can find it.
+interactions are the ones the routes serve, and the token endpoint is named in the security
+description (not with SMART's `oauth-uris` extension: it requires an `authorize` endpoint, and this
+server, like the ROR national API, only does client credentials).
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ INTERACTIONS = {
     "Task": ("read", "vread", "search-type", "create", "patch"),
 }
 CONTROL_PARAMS = ("_count", "_include", "_revinclude", "_sort")
-OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export|2.0.0"
 
 
@@ -79,10 +79,9 @@ def capability_statement(packages: PackageSet, supported: Callable[[str, str], b
         "mode": "server",
         "documentation": rest_in.get("documentation"),
         "security": {
-            "extension": [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": f"{base_url}/token"}]}],
             "cors": False,
             "service": copy.deepcopy(rest_in.get("security", {}).get("service", [])),
-            "description": "OAuth2 client_credentials (POST /token) ; Authorization: Bearer et les 4 headers "
+            "description": f"OAuth2 client_credentials (POST {base_url}/token) ; Authorization: Bearer et les 4 headers "
                            "Ror-* sur chaque appel sauf le PATCH capacitaire ; mTLS optionnel (RFC 8705).",
         },
         "resource": resources,

@@ -32,7 +32,7 @@ class ConsoleReporter:
     def handle(self, event: Event) -> None:
         if isinstance(event, RunFinished):
             out = self.stream or sys.stdout
-            out.write(self.render(event))
+            out.write("\n" + self.render(event))  # pytest's progress line has no newline of its own
             out.flush()
 
     def render(self, event: RunFinished) -> str:
