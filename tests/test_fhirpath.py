@@ -345,3 +345,16 @@ def test_invariant_verdicts_empty_singleton_and_many(fp, hs):
     with pytest.raises(NotEvaluable, match="items") as exc:
         fp.check_invariant("availableTime", hs)
     assert exc.value.phase == "evaluate"
+
+
+def test_and_or_use_singleton_evaluation_of_non_boolean_operands():
+    """FHIRPath: a single non-Boolean item counts as true in `and` / `or` (the IG's capacity PATCH
+    paths rely on it); empty stays unknown."""
+    engine = FhirPath()
+    res = {"resourceType": "Location", "extension": [{"url": "a", "valueString": "x"}, {"url": "b", "valueString": "y"}]}
+    both = "extension.where(url='a') and extension.where(url='b')"
+    assert engine.evaluate(both, res) == [True]
+    assert engine.evaluate("extension.where(url='a') and extension.where(url='z')", res) == []
+    assert engine.evaluate("extension.where(url='z') or extension.where(url='a')", res) == [True]
+    assert engine.evaluate("true and false", res) == [False]
+    assert engine.evaluate(f"extension.where({both.replace('extension.', 'url.')}).exists()", res) == [False]

@@ -497,6 +497,28 @@ def _exc_name(exc: BaseException) -> str:
     return exc.__class__.__name__
 
 
+def _boolean_operand(items: list) -> bool | None:
+    """FHIRPath singleton evaluation of a Boolean operand: empty -> unknown, one non-Boolean
+    item -> true (spec "Singleton Evaluation of Collections"); fhirpathpy demands Booleans, so
+    `where(extension.where(...) and extension.where(...))` (the IG's capacity PATCH paths) failed."""
+    if not items:
+        return None
+    if len(items) > 1:
+        raise ValueError(f"a Boolean operand has {len(items)} items")
+    value = getattr(items[0], "data", items[0])
+    return value if isinstance(value, bool) else True
+
+
+def _and(ctx: dict, left: list, right: list) -> list:
+    a, b = _boolean_operand(left), _boolean_operand(right)
+    return [False] if False in (a, b) else [] if None in (a, b) else [True]
+
+
+def _or(ctx: dict, left: list, right: list) -> list:
+    a, b = _boolean_operand(left), _boolean_operand(right)
+    return [True] if True in (a, b) else [] if None in (a, b) else [False]
+
+
 class FhirPath:
     """A FHIRPath engine for one FHIR version, with a compile cache keyed by expression text.
 
@@ -511,7 +533,9 @@ class FhirPath:
         self.model_name = model
         self.model = models[model]
         self.functions = {**_fhir_functions(resolver),
-                          _MEMBER: {"fn": _member_function(model), "arity": {1: ["Identifier"]}}}
+                          _MEMBER: {"fn": _member_function(model), "arity": {1: ["Identifier"]}},
+                          "and": {"fn": _and, "arity": {2: ["Any", "Any"]}},
+                          "or": {"fn": _or, "arity": {2: ["Any", "Any"]}}}
         self._public = {**FHIRPATHPY_FUNCTIONS, **_fhir_functions(resolver)}
         self._cache: dict[str, CompiledPath | NotEvaluable] = {}
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.fhir.fhirpath import FhirPath, NotEvaluable
+from harness.fhir.fhirpath import NotEvaluable, default_engine
 from harness.refserver.jsonshape import JsonShape
 from harness.refserver.outcome import FhirError
 
@@ -138,43 +138,9 @@ def _split_member(expression: str) -> tuple[str, str] | None:
     return (expression[:cut].strip(), tail) if tail.isidentifier() else None
 
 
-def _singleton(items: list) -> bool | None:
-    """FHIRPath singleton evaluation of a Boolean operand: empty -> unknown, one non-Boolean -> true."""
-    if not items:
-        return None
-    if len(items) > 1:
-        raise ValueError(f"a Boolean operand has {len(items)} items")
-    value = getattr(items[0], "data", items[0])
-    return value if isinstance(value, bool) else True
-
-
-def _and(ctx: dict, left: list, right: list) -> list:
-    a, b = _singleton(left), _singleton(right)
-    return [False] if False in (a, b) else [] if None in (a, b) else [True]
-
-
-def _or(ctx: dict, left: list, right: list) -> list:
-    a, b = _singleton(left), _singleton(right)
-    return [True] if True in (a, b) else [] if None in (a, b) else [False]
-
-
-def _engine() -> FhirPath:
-    """The FHIRPath engine of PATCH paths: fhirpathpy demands Boolean operands for `and` / `or`,
-    but FHIRPath's singleton evaluation makes `where(extension.where(…) and extension.where(…))`
-    (the IG's own capacity paths, ST10-S2bis) mean "both exist". A separate engine: the shared
-    one stays as the validator knows it."""
-    engine = FhirPath("r4")
-    engine.functions.update({"and": {"fn": _and, "arity": {2: ["Any", "Any"]}},
-                             "or": {"fn": _or, "arity": {2: ["Any", "Any"]}}})
-    return engine
-
-
-_PATH_ENGINE = _engine()
-
-
 def _nodes(resource: dict, expression: str) -> list:
     try:
-        return _PATH_ENGINE.compile(expression).nodes(resource)
+        return default_engine().compile(expression).nodes(resource)
     except NotEvaluable as exc:
         raise FhirError(400, "invalid", f"the path {expression!r} is not a FHIRPath expression this server can "
                                         f"evaluate: {exc.reason}", expression=[expression]) from None
