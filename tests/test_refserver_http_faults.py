@@ -17,7 +17,7 @@ import pytest
 
 from harness.fhir.validation import Validator
 from harness.refserver.config import SecurityConfig
-from harness.refserver.faults import FAULTS
+from harness.refserver.faults import FAULTS, unknown_faults
 from harness.refserver.runner import RunningServer
 from refserver_http_support import PUBLIC, ROR_HEADERS, client, make_pki, seed_db, start  # noqa: F401
 from test_refserver_http_patch import indicator, operation, params, where
@@ -214,3 +214,16 @@ def test_fault_changes_the_behaviour_it_names(seed_db, tmp_path, pki, fault):
     assert clean == expected, f"the clean server should give {expected!r}, gave {clean!r}"
     assert faulty != clean, f"{fault}: the faulty server behaves like the clean one ({faulty!r})"
 
+
+
+def test_the_ignore_param_family_drops_exactly_its_parameter(seed_db, tmp_path, pki):
+    """`ignore-param:<code>` is a fault per search parameter: that one is ignored, the others not."""
+    def run(p: Probe) -> tuple[int, int]:
+        one = p.bundle("/Organization", params={"name": p.facts["org"]["name"][:6], "_count": "1000"})["total"]
+        other = p.bundle("/Organization", params={"_id": p.facts["org"]["id"]})["total"]
+        return one, other
+    security = _security("", pki)
+    clean = _probe(seed_db, tmp_path / "clean", None, security, pki, run)
+    faulty = _probe(seed_db, tmp_path / "faulty", "ignore-param:name", security, pki, run)
+    assert faulty[0] > clean[0] and faulty[1] == clean[1] == 1
+    assert unknown_faults(["ignore-param:name", "ignore-param:", "nonsense"]) == {"ignore-param:", "nonsense"}

@@ -148,12 +148,27 @@ _FAULTS = (
 #: The faults by name, in the order above (the order `--list-faults` prints).
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}
 
+#: A family of faults, one per search parameter: `ignore-param:specialty` makes the server drop
+#: that parameter from every query without a word (the commonest real deviation: a criterion a
+#: server does not implement). Each criterion scenario names the one for its parameter.
+PARAM_IGNORED = Fault("ignore-param:<code>", "search",
+                      "the search parameter <code> is silently ignored (one fault per parameter)",
+                      "le paramètre de recherche <code> est ignoré sans avertissement (une anomalie par paramètre)")
+PARAM_IGNORED_PREFIX = "ignore-param:"
+
+
+def ignored_params(faults: Iterable[str]) -> set[str]:
+    """The parameter codes the `ignore-param:<code>` faults switch off."""
+    return {f.removeprefix(PARAM_IGNORED_PREFIX) for f in faults if f.startswith(PARAM_IGNORED_PREFIX)}
+
 
 def unknown_faults(names: Iterable[str]) -> set[str]:
-    return {n for n in names if n not in FAULTS}
+    return {n for n in names if n not in FAULTS
+            and not (n.startswith(PARAM_IGNORED_PREFIX) and len(n) > len(PARAM_IGNORED_PREFIX))}
 
 
 def list_lines() -> list[str]:
     """One line per fault: name, area, English description, French explanation."""
     width = max(len(n) for n in FAULTS)
-    return [f"{f.name:<{width}}  [{f.area}] {f.description} — {f.explication}" for f in FAULTS.values()]
+    return [f"{f.name:<{width}}  [{f.area}] {f.description} — {f.explication}"
+            for f in (*FAULTS.values(), PARAM_IGNORED)]

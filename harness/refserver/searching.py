@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from harness.fhir.fhirpath import NotEvaluable, default_engine
 from harness.refserver.config import PUBLIC_PROFILE, ServerConfig
+from harness.refserver.faults import ignored_params
 from harness.refserver.outcome import FhirError, issue, operation_outcome
 from harness.refserver.search import SearchEngine, SearchError, SearchResult
 from harness.refserver.search.registry import SPECIAL as ENGINE_SPECIAL
@@ -109,10 +110,13 @@ class Searcher:
     def _rewrite(self, resource_type: str, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The query the engine runs: page size, and the search faults."""
         faults = self.faults
+        dropped = ignored_params(faults)
         out = []
         for name, value in params:
             base = _base(name)
             modifier = name.partition(":")[2]
+            if base in dropped or base.partition(".")[0] in dropped:
+                continue
             if base == "_count":
                 if "paging-count-ignored" in faults:
                     continue
