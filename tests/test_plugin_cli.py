@@ -75,3 +75,21 @@ def test_list(tmp_path):
     rows = json.loads(cli("list", "--scenarios", "scen", "--format", "json", cwd=tmp_path).stdout)
     assert [(r["id"], r["priority_label"]) for r in rows] == [("ROR-SRV-901", "critique"), ("ROR-SRV-905", "mineur")]
     assert cli("list", "--scenarios", "nowhere", cwd=tmp_path).returncode == 2
+
+
+def test_a_failed_scenario_is_failed_in_allure_not_broken(tmp_path):
+    """Allure files AssertionErrors as failed (the candidate) and other errors as broken (kept for
+    inconclusive): a failed scenario must read as failed in the HTML report."""
+    from harness.cli import main
+
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "ROR-SRV-999-fails.yaml").write_text(
+        "id: ROR-SRV-999\ntitle: Échoue exprès\ndescription: d\npriority: 3\npriority_reason: test\n"
+        "role: server\narea: test\nrequirements: [x]\nproven_by: [wrong-content-type]\n"
+        "steps:\n  - name: lire\n    request: {method: GET, path: /metadata}\n    expect: {status: 201}\n",
+        encoding="utf-8")
+    code = main(["run", "--scenarios", str(folder), "--report-dir", str(tmp_path / "out"), "--fail-on", "1,2,3"])
+    assert code == 1
+    results = [json.loads(p.read_text()) for p in (tmp_path / "out" / "allure-results").glob("*-result.json")]
+    assert [r["status"] for r in results] == ["failed"]

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 ID_OWNERS = pytest.StashKey[dict]()
 
 
-class ScenarioFailed(Exception):
-    """The scenario failed: its result says why."""
+class ScenarioFailed(AssertionError):
+    """The scenario failed: its result says why. An AssertionError, so that Allure files it as
+    "failed" (the candidate's fault) and not "broken" (kept for inconclusive: the harness's own)."""
 
     def __init__(self, result: ScenarioResult) -> None:
         super().__init__(result.id)
