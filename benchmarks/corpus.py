@@ -25,7 +25,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import french_ids
+from harness.dataset import identifiers as french_ids
 from harness.fhir.packages import FIXTURES
 
 EXAMPLES = FIXTURES / "examples"

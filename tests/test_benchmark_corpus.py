@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import french_ids
+from harness.dataset import identifiers as french_ids
 from benchmarks.corpus import EXAMPLES, SEED_FILES, load_json, valid_corpus
 from benchmarks.medplum_bundle import for_medplum
 from benchmarks.mutations import MUTATIONS, mutated
@@ -37,8 +37,8 @@ def test_copies_are_deterministic_distinct_and_valid(validator: Validator) -> No
 
 def test_french_identifiers_carry_a_luhn_key() -> None:
     assert french_ids.finess("75", 71218) == "750712184"  # a published FINESS EJ
-    assert french_ids.luhn_ok(french_ids.siret(french_ids.siren(26330012), 1))
-    assert len(french_ids.rpps(1)) == 11 and french_ids.luhn_ok(french_ids.rpps(1))
+    assert french_ids.luhn_valid(french_ids.siret(french_ids.siren(26330012), 1))
+    assert len(french_ids.rpps(1)) == 11 and french_ids.luhn_valid(french_ids.rpps(1))
 
 
 @pytest.mark.parametrize("mutation", [

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from harness.fhir.packages import PackageSet
 
 # The corrections table is data (IG defects and their argued reading), not server logic.
-from harness.fhir.search_corrections import CORRECTIONS, RENAMES
+from harness.fhir.search_corrections import CORRECTIONS, RENAMES, capability_names
 
-SERVER_CAPABILITY = "https://interop.esante.gouv.fr/ig/fhir/ror/CapabilityStatement/ror-serveur"
 ROR_PACKAGE = "ans.fhir.fr.ror"
 CORE_PACKAGE = "hl7.fhir.r4.core"
 #: Parameters that shape the result instead of selecting resources.
@@ -43,7 +42,7 @@ class SearchParameters:
 
     def __init__(self, packages: PackageSet) -> None:
         self._defs: dict[tuple[str, str], Definition] = {}
-        names = self._capability_names(packages)
+        names = capability_names(packages)
         ordered = sorted(packages.packages, key=lambda p: p.name == ROR_PACKAGE)  # the IG last: it wins
         for pkg in ordered:
             if pkg.name not in (CORE_PACKAGE, ROR_PACKAGE):
@@ -52,16 +51,6 @@ class SearchParameters:
                 if entry.get("resourceType") == "SearchParameter":
                     self._add(pkg.load(entry["filename"]), names)
 
-    @staticmethod
-    def _capability_names(packages: PackageSet) -> dict[str, str]:
-        cs = packages.resolve(SERVER_CAPABILITY, "CapabilityStatement") or {}
-        names: dict[str, str] = {}
-        for rest in cs.get("rest", []):
-            for resource in rest.get("resource", []):
-                for param in resource.get("searchParam", []):
-                    if param.get("definition"):
-                        names.setdefault(param["definition"].partition("|")[0], param["name"])
-        return names
 
     def _add(self, sp: dict, names: dict[str, str]) -> None:
         url = sp.get("url", "")

@@ -7,8 +7,13 @@ where the reference departs from the published JSON must be visible and argued.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.fhir.packages import PackageSet
 
 ROR = "https://interop.esante.gouv.fr/ig/fhir/ror/"
+SERVER_CAPABILITY = ROR + "CapabilityStatement/ror-serveur"
 SP = ROR + "SearchParameter/"
 EXT = ROR + "StructureDefinition/"
 CAPACITY = f"Location.extension.where(url='{EXT}ror-location-supported-capacity')"
@@ -87,3 +92,16 @@ NOTES: dict[str, str] = {
     SP + "ror-sp-gender-capacity-available":
         "code was `gender-capacity` in 0.1.1; only the 0.7.0 name `gender-capacity-available` is accepted",
 }
+
+
+def capability_names(packages: "PackageSet") -> dict[str, str]:
+    """SearchParameter URL -> the name ror-serveur gives it (`definition` may carry `|version`):
+    the CapabilityStatement's name wins over the SearchParameter's `code` (price-amount-value)."""
+    cs = packages.resolve(SERVER_CAPABILITY, "CapabilityStatement") or {}
+    names: dict[str, str] = {}
+    for rest in cs.get("rest", []):
+        for resource in rest.get("resource", []):
+            for param in resource.get("searchParam", []):
+                if param.get("definition"):
+                    names.setdefault(param["definition"].partition("|")[0], param["name"])
+    return names

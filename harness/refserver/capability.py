@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from harness import __version__
 from harness.fhir.packages import PackageSet
-from harness.refserver.search.registry import SERVER_CAPABILITY
+from harness.fhir.search_corrections import SERVER_CAPABILITY
 
 #: Interactions served per type (the IG's, plus vread: Location headers name a version).
 INTERACTIONS = {

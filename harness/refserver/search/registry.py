@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.fhir.packages import PackageSet
-from harness.fhir.search_corrections import CORRECTIONS, RENAMES
+from harness.fhir.search_corrections import CORRECTIONS, RENAMES, capability_names
 
 #: The resource types the ROR API serves (IG profiles), indexed and searchable.
 RESOURCE_TYPES = ("Organization", "HealthcareService", "Location", "Practitioner", "PractitionerRole",
                   "Task", "Measure", "MeasureReport", "Questionnaire")
 CORE_PACKAGE = "hl7.fhir.r4.core"
 ROR_PACKAGE = "ans.fhir.fr.ror"
-SERVER_CAPABILITY = "https://interop.esante.gouv.fr/ig/fhir/ror/CapabilityStatement/ror-serveur"
 #: Types the engine can index and search (composite parameters are not supported).
 SUPPORTED_TYPES = frozenset({"token", "string", "date", "number", "quantity", "reference", "uri", "special"})
 #: Special parameters implemented by the engine itself.
@@ -61,7 +60,7 @@ class Registry:
         self._params: dict[str, dict[str, SearchParam]] = {t: {} for t in resource_types}
         self.disabled: dict[tuple[str, str], Disabled] = {}
         self.unimplemented: set[str] = set()
-        names = _capability_names(packages)
+        names = capability_names(packages)
         for pkg in packages.packages:
             if pkg.name not in (CORE_PACKAGE, ROR_PACKAGE):
                 continue
@@ -105,13 +104,3 @@ class Registry:
         return [p for per_type in self._params.values() for p in per_type.values()]
 
 
-def _capability_names(packages: PackageSet) -> dict[str, str]:
-    """SearchParameter URL -> the name ror-serveur gives it (`definition` may carry `|version`)."""
-    cs = packages.resolve(SERVER_CAPABILITY, "CapabilityStatement") or {}
-    names: dict[str, str] = {}
-    for rest in cs.get("rest", []):
-        for resource in rest.get("resource", []):
-            for param in resource.get("searchParam", []):
-                if param.get("definition"):
-                    names.setdefault(param["definition"].partition("|")[0], param["name"])
-    return names
