@@ -79,6 +79,12 @@ def _multiple(p: Probe) -> int:
     return _capacity(p, params(operation("delete", where(indicator()))))
 
 
+def _most_capacity(location: dict) -> int:
+    """The largest nbCapacity of a Location's indicators (`gt` it matches nothing, `ge` it does)."""
+    return max(sub["valueInteger"] for x in location["extension"] if x["url"].endswith("supported-capacity")
+               for sub in x["extension"] if sub["url"] == "nbCapacity")
+
+
 def _public_read(p: Probe) -> int:
     with client(p.server, PUBLIC) as public:
         return public.get(f"/HealthcareService/{p.facts['sensitive']}").status_code
@@ -118,6 +124,10 @@ CASES: dict[str, tuple[Callable[[Probe], Any], Any]] = {
         "/Organization", params={"name": p.facts["org"]["name"][:6].lower(), "_count": "1000"})), True),
     "string-exact-only": (lambda p: p.facts["org"]["id"] in _matches(p.bundle(
         "/Organization", params={"name": p.facts["org"]["name"][:6], "_count": "1000"})), True),
+    "exact-modifier-ignored": (lambda p: p.facts["org"]["id"] in _matches(p.bundle(
+        "/Organization", params={"name:exact": p.facts["org"]["name"].lower(), "_count": "1000"})), False),
+    "number-prefix-inclusive": (lambda p: p.bundle("/Location", params={
+        "_id": p.facts["location"]["id"], "nb-capacity": f"gt{_most_capacity(p.facts['location'])}"})["total"], 0),
     "not-modifier-ignored": (lambda p: p.facts["org"]["id"] in _matches(p.bundle(
         "/Organization", params={"_id:not": p.facts["org"]["id"], "_count": "1000"})), False),
     "chain-ignored": (lambda p: p.bundle("/HealthcareService", params={"organization.name": "zzz-nothing"})["total"], 0),

@@ -68,6 +68,13 @@ _FAULTS = (
     Fault("string-exact-only", "search",
           "string parameters match only whole values, not prefixes",
           "la recherche sur les chaînes ne trouve que les valeurs exactes, pas les débuts de chaîne"),
+    Fault("exact-modifier-ignored", "search",
+          "the :exact modifier of string parameters is ignored: values match as a case- and accent-insensitive start",
+          "le modificateur :exact des chaînes est ignoré : la valeur est comparée comme un début, sans tenir compte "
+          "de la casse ni des accents"),
+    Fault("number-prefix-inclusive", "search",
+          "the gt and lt prefixes of number and quantity parameters include the bound (read as ge and le)",
+          "les préfixes gt et lt des critères numériques et des quantités incluent la borne (lus comme ge et le)"),
     Fault("not-modifier-ignored", "search",
           "parameters with the :not modifier are silently ignored",
           "les paramètres avec le modificateur :not sont ignorés sans avertissement"),

@@ -33,6 +33,8 @@ DISTANCE = "http://hl7.org/fhir/StructureDefinition/location-distance"
 #: Result-shaping parameters this server does not implement (reported as ignored, never silent).
 NOT_IMPLEMENTED = {"_elements": "_elements is not implemented (draft in the IG: 'n'est pas implémenté')",
                    "_contained": "_contained is not implemented", "_containedType": "_containedType is not implemented"}
+#: The number-prefix-inclusive fault: strict comparisons read as inclusive ones.
+_INCLUSIVE = {"gt": "ge", "lt": "le"}
 _DAY = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(\d{4}-\d{2}-\d{2})(.*)$")
 
 Visible = Callable[[dict, Access], bool]
@@ -107,6 +109,18 @@ class Searcher:
         param = self.registry.get(resource_type, _base(name))
         return param.type if param else None
 
+    def _leaf_type(self, resource_type: str, name: str) -> str | None:
+        """The type of the last parameter of a (possibly chained) name: `location.nb-capacity` -> number."""
+        *links, last = name.split(".")
+        for link in links:
+            ref_name, *mods = link.split(":")
+            param = self.registry.get(resource_type, ref_name)
+            types = [m for m in mods if m in self.registry.resource_types] or list(param.targets if param else ())
+            if param is None or param.type != "reference" or len(types) != 1:
+                return None
+            resource_type = types[0]
+        return self._param_type(resource_type, last)
+
     def _rewrite(self, resource_type: str, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The query the engine runs: page size, and the search faults."""
         faults = self.faults
@@ -134,6 +148,10 @@ class Searcher:
                 value = _shift_day(value)
             elif "string-exact-only" in faults and not modifier and self._param_type(resource_type, name) == "string":
                 name = f"{name}:exact"
+            elif "exact-modifier-ignored" in faults and modifier == "exact":
+                name = base
+            elif "number-prefix-inclusive" in faults and self._leaf_type(resource_type, name) in ("number", "quantity"):
+                value = ",".join(_INCLUSIVE.get(v[:2], v[:2]) + v[2:] for v in value.split(","))
             out.append((name, value))
         if not any(_base(k) == "_count" for k, _ in out):
             out.append(("_count", str(self.config.default_page_size)))
