@@ -18,7 +18,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from harness.checks import registry
 from harness.fhir.fhirpath import NotEvaluable, default_engine
-from harness.scenario import templates
+from harness.scenario import consumer, templates
 from harness.scenario.errors import FileError, Problem
 from harness.scenario.model import Check, Proof, Request, Requires, Save, Scenario, Step
 from harness.scenario.yamlsource import Document, read
@@ -134,6 +134,8 @@ def _semantic_problems(doc: Document, path: Path) -> list[Problem]:
     if not path.name.startswith(data["id"]):
         problems.append(doc.problem(("id",), f"the file name must start with the id ({data['id']}...yaml), "
                                              f"not '{path.name}'"))
+    if data["role"] == "consumer":  # expected requests, not requests to send: harness/scenario/consumer.py
+        return problems + consumer.semantic_problems(doc)
     problems += _proof_problems(doc, data)
     saved: set[str] = set()
     names: dict[str, int] = {}
@@ -207,6 +209,8 @@ def _fhirpath_problems(doc: Document, step: dict, where: tuple) -> list[Problem]
 
 def _build(doc: Document, path: Path) -> Scenario:
     data = doc.data
+    if data["role"] == "consumer":
+        return _build_consumer(doc, path)
     steps = tuple(_step(doc, step, ("steps", i), path) for i, step in enumerate(data["steps"]))
     used_facts = {name.partition(".")[2] for _, text in _strings(data["steps"], ())
                   for name, _ in templates.references(text) if name.startswith("facts.")}
@@ -222,6 +226,18 @@ def _build(doc: Document, path: Path) -> Scenario:
         requirements=tuple(data["requirements"]), ig_scenarios=tuple(data.get("ig_scenarios", ())),
         proven_by=tuple(Proof(p, data["steps"][0]["name"]) if isinstance(p, str) else Proof(p["fault"], p["step"])
                         for p in data.get("proven_by", ())), requires=requires, line=doc.line_of(("id",)))
+
+
+def _build_consumer(doc: Document, path: Path) -> Scenario:
+    data = doc.data
+    spec = consumer.build(doc)
+    return Scenario(
+        id=data["id"], title=data["title"], priority=data["priority"], role=data["role"], steps=(),
+        source=doc.path, path=path, description=data.get("description", "").strip(),
+        priority_reason=data.get("priority_reason", "").strip(), area=data.get("area", ""),
+        requirements=tuple(data["requirements"]), ig_scenarios=tuple(data.get("ig_scenarios", ())),
+        proven_by=tuple(Proof(p, "") if isinstance(p, str) else Proof(p["fault"], p["step"])
+                        for p in data.get("proven_by", ())), line=doc.line_of(("id",)), consumer=spec)
 
 
 def _step(doc: Document, step: dict, where: tuple, path: Path) -> Step:

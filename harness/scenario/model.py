@@ -87,3 +87,5 @@ class Scenario:
     proven_by: tuple[Proof, ...] = ()
     requires: Requires = field(default_factory=Requires)
     line: int = 1
+    #: role consumer: what the consumer is asked and expected to do (harness.scenario.consumer.ConsumerSpec)
+    consumer: Any = None

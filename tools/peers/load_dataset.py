@@ -48,7 +48,7 @@ def _chunks(resources: Iterable[dict], size: int) -> Iterator[list[dict]]:
 
 def _put_one(client: httpx.Client, resource: dict) -> None:
     url = f"{resource['resourceType']}/{resource['id']}"
-    answer = client.put(url, content=json.dumps(resource), headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON})
+    answer = client.put(url, content=json.dumps(resource))
     if answer.status_code not in (200, 201):
         raise LoadError(f"PUT {url}: {answer.status_code} {answer.text[:800]}")
 
@@ -57,7 +57,7 @@ def _send_bundle(client: httpx.Client, chunk: list[dict], bundle_type: str) -> N
     bundle = {"resourceType": "Bundle", "type": bundle_type,
               "entry": [{"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r,
                          "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in chunk]}
-    answer = client.post("", content=json.dumps(bundle), headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON})
+    answer = client.post("", content=json.dumps(bundle))
     if answer.status_code != 200:
         raise LoadError(f"{bundle_type} of {len(chunk)} from {chunk[0]['resourceType']}/{chunk[0]['id']}: "
                         f"{answer.status_code} {answer.text[:800]}")
@@ -72,11 +72,12 @@ def _send_bundle(client: httpx.Client, chunk: list[dict], bundle_type: str) -> N
 
 
 def load(base_url: str, resources: Iterable[dict], batch: int = 200, bundle_type: str = "batch",
-         timeout: float = 300.0, progress: bool = False) -> tuple[int, float]:
+         timeout: float = 300.0, progress: bool = False, headers: dict[str, str] | None = None) -> tuple[int, float]:
     """Store every resource; returns (count, seconds)."""
     started = time.monotonic()
     count = 0
-    with httpx.Client(base_url=base_url.rstrip("/") + "/", timeout=timeout) as client:
+    sent = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, **(headers or {})}
+    with httpx.Client(base_url=base_url.rstrip("/") + "/", timeout=timeout, headers=sent) as client:
         for chunk in _chunks(resources, batch if bundle_type != "none" else 1):
             if bundle_type == "none":
                 _put_one(client, chunk[0])

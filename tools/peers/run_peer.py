@@ -37,51 +37,16 @@ sys.path.insert(0, str(PEERS))
 from harness.dataset import generate  # noqa: E402
 from harness.dataset.facts import collect_facts  # noqa: E402
 from load_dataset import LoadError, load  # noqa: E402
+from peer_base import Peer, PeerUnavailable, _run  # noqa: E402
 
 EXIT_UNAVAILABLE = 4
 EXIT_BROKEN = 5
-
-
-class PeerUnavailable(RuntimeError):
-    """The peer cannot be installed or run on this machine; the message says why."""
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _run(cmd: list[str], cwd: Path, what: str, timeout: float = 900) -> None:
-    try:
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise PeerUnavailable(f"{what}: {exc}") from exc
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-        raise PeerUnavailable(f"{what} failed (exit {done.returncode}): {' | '.join(tail)}")
-
-
-class Peer:
-    name = ""
-    bundle_type = "batch"
-    batch = 200
-
-    @property
-    def folder(self) -> Path:
-        return PEERS / self.name
-
-    def install(self) -> None:  # raises PeerUnavailable
-        raise NotImplementedError
-
-    def command(self, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
-        raise NotImplementedError
-
-    def base_url(self, port: int) -> str:
-        raise NotImplementedError
-
-    def version(self) -> str:
-        return ""
 
 
 class Sekmet(Peer):
@@ -187,12 +152,13 @@ def run(peer_name: str, scale: str = "small", seed: int = 0, report_dir: Path | 
         try:
             started.wait_ready()
             count, load_s = load(started.base_url, generate(scale, seed), peer.batch, peer.bundle_type,
-                                 progress=True)
+                                 progress=True, headers=peer.load_headers)
         except (RuntimeError, LoadError, httpx.HTTPError) as exc:
             log = (workdir / "peer.log").read_text(errors="replace")[-2000:]
             record.update(status="broken", reason=f"{exc}\n--- peer log (end) ---\n{log}", exit_code=EXIT_BROKEN)
             return record
-        record.update(resources=count, load_s=round(load_s, 1), base_url=started.base_url)
+        record.update(resources=count, load_s=round(load_s, 1), base_url=started.base_url,
+                      bundle=f"{peer.bundle_type} Bundles of {peer.batch} PUT")
         profile = write_profile(report_dir / "target.yaml", started.base_url,
                                 f"{peer.version()} (pair, jeu {scale}, graine {seed})",
                                 collect_facts(generate(scale, seed)))
