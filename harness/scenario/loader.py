@@ -134,7 +134,7 @@ def _semantic_problems(doc: Document, path: Path) -> list[Problem]:
     if not path.name.startswith(data["id"]):
         problems.append(doc.problem(("id",), f"the file name must start with the id ({data['id']}...yaml), "
                                              f"not '{path.name}'"))
-    if data["role"] == "consumer":  # expected requests, not requests to send: harness/scenario/consumer.py
+    if prefix == "CNS":  # expected requests, not requests to send: harness/scenario/consumer.py
         return problems + consumer.semantic_problems(doc)
     problems += _proof_problems(doc, data)
     saved: set[str] = set()
@@ -218,14 +218,25 @@ def _build(doc: Document, path: Path) -> Scenario:
     requires = Requires(
         resources=tuple(req.get("resources", ())), interactions=tuple(req.get("interactions", ())),
         search_params=tuple(req.get("search_params", ())), operations=tuple(req.get("operations", ())),
-        facts=tuple(sorted(set(req.get("facts", ())) | used_facts)))
+        facts=tuple(sorted(set(req.get("facts", ())) | used_facts)),
+        credentials=tuple(sorted(set(req.get("credentials", ())) | _used_credentials(steps))))
     return Scenario(
         id=data["id"], title=data["title"], priority=data["priority"], role=data["role"], steps=steps,
         source=doc.path, path=path, description=data.get("description", "").strip(),
         priority_reason=data.get("priority_reason", "").strip(), area=data.get("area", ""),
         requirements=tuple(data["requirements"]), ig_scenarios=tuple(data.get("ig_scenarios", ())),
+        ig_scenarios_note=data.get("ig_scenarios_note", "").strip(),
         proven_by=tuple(Proof(p, data["steps"][0]["name"]) if isinstance(p, str) else Proof(p["fault"], p["step"])
                         for p in data.get("proven_by", ())), requires=requires, line=doc.line_of(("id",)))
+
+
+#: What a step's request needs from the target profile besides its default credentials.
+CREDENTIAL_OF_AUTH = {"expired": "expired_token", "profile0": "auth_profile0", "read_only": "auth_read_only"}
+
+
+def _used_credentials(steps: tuple[Step, ...]) -> set[str]:
+    used = {CREDENTIAL_OF_AUTH[s.request.auth] for s in steps if s.request.auth in CREDENTIAL_OF_AUTH}
+    return used | ({"client_cert"} if any(not s.request.client_cert for s in steps) else set())
 
 
 def _build_consumer(doc: Document, path: Path) -> Scenario:
@@ -236,6 +247,7 @@ def _build_consumer(doc: Document, path: Path) -> Scenario:
         source=doc.path, path=path, description=data.get("description", "").strip(),
         priority_reason=data.get("priority_reason", "").strip(), area=data.get("area", ""),
         requirements=tuple(data["requirements"]), ig_scenarios=tuple(data.get("ig_scenarios", ())),
+        ig_scenarios_note=data.get("ig_scenarios_note", "").strip(),
         proven_by=tuple(Proof(p, "") if isinstance(p, str) else Proof(p["fault"], p["step"])
                         for p in data.get("proven_by", ())), line=doc.line_of(("id",)), consumer=spec)
 
@@ -248,7 +260,8 @@ def _step(doc: Document, step: dict, where: tuple, path: Path) -> Step:
         query=tuple((k, v) for item in r.get("query", ()) for k, v in item.items()),
         headers=dict(r.get("headers", {})), body=r.get("body"),
         body_file=(path.parent / r["body_file"]) if "body_file" in r else None,
-        auth=r.get("auth", "default"), ror_headers=r.get("ror_headers", True), line=doc.line_of(at))
+        auth=r.get("auth", "default"), ror_headers=r.get("ror_headers", True), line=doc.line_of(at),
+        client_cert=r.get("client_cert", True))
     saves = tuple(Save(name, rule if isinstance(rule, str) else None, rule.get("header") if isinstance(rule, dict) else None,
                        doc.line_of((*where, "save", name)))
                   for name, rule in (step.get("save") or {}).items())
