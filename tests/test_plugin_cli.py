@@ -65,7 +65,7 @@ def test_without_a_target_the_embedded_server_is_used(tmp_path):
     done = cli("run", "--scenarios", "scen", "--json", "s.json", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     run = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))["run"]
-    assert run["target"].startswith("serveur de référence embarqué (http://127.0.0.1:")
+    assert run["target"].startswith("serveur de référence embarqué (https://127.0.0.1:")
 
 
 def test_list(tmp_path):

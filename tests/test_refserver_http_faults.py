@@ -90,6 +90,23 @@ def _public_read(p: Probe) -> int:
         return public.get(f"/HealthcareService/{p.facts['sensitive']}").status_code
 
 
+def _public_write(p: Probe) -> int:
+    """A write with the read-only (profile 0) client: an Organization copy, so nothing else changes."""
+    with client(p.server, PUBLIC) as public:
+        body = {k: v for k, v in p.facts["org"].items() if k not in ("id", "meta")}
+        return public.post("/Organization", json=body, headers=JSON).status_code
+
+
+def _invalid_create(p: Probe) -> int:
+    """An Organization whose name is not a string: the IG profiles (FHIR itself) refuse it."""
+    body = {**{k: v for k, v in p.facts["org"].items() if k not in ("id", "meta")}, "name": {"text": "pas une chaîne"}}
+    return p.api.post("/Organization", json=body, headers=JSON).status_code
+
+
+def _declared_params(p: Probe) -> bool:
+    return sum(len(r.get("searchParam", [])) for r in p.bundle("/metadata")["rest"][0]["resource"]) > 0
+
+
 def _validates(p: Probe, path: str) -> bool:
     return Validator().validate(p.get(path).json()).ok
 
@@ -147,6 +164,9 @@ CASES: dict[str, tuple[Callable[[Probe], Any], Any]] = {
     "ignore-ror-headers": (lambda p: httpx.get(f"{p.server.base_url}/Task", headers={
         "Authorization": p.api.headers["authorization"]}).status_code, 400),
     "profile0-sees-sensitive": (_public_read, 404),
+    "write-scope-unchecked": (_public_write, 403),
+    "capability-no-search-params": (_declared_params, True),
+    "write-unvalidated": (_invalid_create, 422),
     "patch-replace-creates": (lambda p: _capacity(p, params(operation(
         "replace", where(indicator()), value={"valueExtension": indicator(3)}))), 404),
     "patch-multiple-first": (_multiple, 412),

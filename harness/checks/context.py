@@ -110,6 +110,7 @@ class StepContext:
     response: Response | None
     services: Services
     more_exchanges: list[Exchange] = field(default_factory=list)  # sent by checks (paging)
+    transport_error: str | None = None  # why there is no response, when the engine lets a check judge that
 
     def body_or_finding(self, check: str) -> tuple[dict | None, list[Finding]]:
         """The FHIR resource in the body, or the finding that says why there is none."""

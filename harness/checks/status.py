@@ -60,3 +60,22 @@ def check_headers(ctx: StepContext, params: Any) -> list[Finding]:
             findings.append(Finding("headers", f"{name} ~ /{rule['matches']}/", shown,
                                     f"l'en-tête {name} (« {value} ») ne correspond pas au motif attendu"))
     return findings
+
+
+@register("refused")
+def check_refused(ctx: StepContext, params: Any) -> list[Finding]:
+    """The target refuses the request: the TLS handshake fails or the connection is closed
+    without an answer, or the answer is HTTP 401 or 403.
+
+    For access control that a server may enforce at either layer, e.g. mutual TLS (RFC 8705):
+    a server that requires the client certificate refuses the handshake, one that checks the
+    certificate bound to the token answers 401. Any other answer (data served, 400, 404, ...)
+    fails. A connection refused because nothing listens, or a timeout, is not a refusal: the
+    engine reports it as the target not answering.
+    """
+    if ctx.response is None:
+        return []  # the engine only lets a TLS / connection refusal through to this check
+    if ctx.response.status in (401, 403):
+        return []
+    return [Finding("refused", "refus (échec TLS, connexion fermée, ou HTTP 401/403)", f"HTTP {ctx.response.status}",
+                    f"la requête aurait dû être refusée ; la cible a répondu {ctx.response.status}")]

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from harness.checks import registry
 from harness.checks.context import Finding, NotJson, Response, StepContext
 from harness.fhir.fhirpath import NotEvaluable, default_engine
+from harness.http.oauth import TokenError
 from harness.http.settings import ROR_HEADER_NAMES
 from harness.outcomes import CheckFailure, Exchange, Outcome, ScenarioResult
 from harness.pytest_plugin.requires import unmet
@@ -28,6 +29,10 @@ from harness.scenario.templates import MissingValue, render
 
 #: The bearer token sent by `auth: invalid`: no server can have issued it.
 INVALID_TOKEN = "ror-harness.invalid.token"
+#: Transport outcomes that count as the target refusing the request (check `refused`): the TLS
+#: handshake failed, or the server closed the connection instead of answering. A refused TCP
+#: connection (nothing listens) or a timeout is not a refusal: the target is not there.
+REFUSALS = frozenset({"tls", "connection_lost", "protocol"})
 
 
 @dataclass
@@ -58,7 +63,7 @@ def _run(scenario: Scenario, run: RunContext, hub: EventHub) -> tuple[Outcome, s
     if scenario.role != "server":
         reason = "scénario consommateur : le banc ne joue pas encore le rôle du ROR pour tester un consommateur"
         return Outcome.SKIPPED, reason, [], []
-    why = unmet(scenario.requires, run.facts, run.capability)
+    why = unmet(scenario.requires, run.facts, run.capability, run.profile.has)
     if why:
         return Outcome.SKIPPED, why, [], []
     env: dict[str, Any] = {"facts": run.facts, "saved": {}}
@@ -87,6 +92,7 @@ def _run_step(step: Step, scenario: Scenario, run: RunContext, env: dict) -> Ste
     done = StepOutcome()
     try:
         method, path, query, headers, body = _render_request(step.request, env)
+        _credentials(step.request, run, headers)
     except StepAborted as exc:
         done.unjudged.append(str(exc))
         return done
@@ -94,9 +100,11 @@ def _run_step(step: Step, scenario: Scenario, run: RunContext, env: dict) -> Ste
         done.failures.append(CheckFailure(step.name, step.request.line, "request", f"une URL de la cible ({run.base_url})",
                                           path, "l'URL à suivre (valeur sauvegardée) sort de la cible : le banc ne la suit pas"))
         return done
-    answer = run.client.send(method, path, params=query, headers=headers, body=body, step=step.name, yaml_line=step.line)
+    client = run.client_for(step.request.auth, step.request.client_cert)
+    answer = client.send(method, path, params=query, headers=headers, body=body, step=step.name, yaml_line=step.line)
     done.exchanges += answer.exchanges
-    if answer.status is None:
+    judges_refusal = any(check.kind == "refused" for check in step.checks)
+    if answer.status is None and not (judges_refusal and answer.error_kind in REFUSALS):
         if answer.error_kind == "oauth":
             done.unjudged.append(f"jeton d'accès OAuth2 non obtenu (vérifier la section auth du profil de cible) : {answer.error}")
         else:
@@ -107,7 +115,8 @@ def _run_step(step: Step, scenario: Scenario, run: RunContext, env: dict) -> Ste
     local_path, url_query = _split(path, run.base_url)
     ctx = StepContext(step=step.name, line=step.line, base_url=run.base_url, method=method, path=local_path,
                       query=url_query + query, exchange=answer.exchange, response=response,
-                      services=StepServices(run, step.name, step.line))
+                      services=StepServices(run, step.name, step.line),
+                      transport_error=None if response is not None else f"{answer.error_kind}: {answer.error}")
     for check in step.checks:
         findings = _judge(check.kind, check.params, ctx, env)
         done.failures += [CheckFailure(step.name, check.line, f.check, f.expected, f.actual, f.message_fr, f.issues)
@@ -122,6 +131,22 @@ def _run_step(step: Step, scenario: Scenario, run: RunContext, env: dict) -> Ste
             if failure:
                 done.failures.append(failure)
     return done
+
+
+def _credentials(request: Request, run: RunContext, headers: dict[str, str | None]) -> None:
+    """The Authorization a step asks for beyond the defaults (auth: expired, or a connection
+    without client certificate, which carries the token obtained with the certificate)."""
+    if request.auth == "expired":
+        if not run.profile.expired_token:
+            raise StepAborted("jeton expiré absent du profil de la cible (expired_token_env)")
+        headers["Authorization"] = f"Bearer {run.profile.expired_token}"
+    elif not request.client_cert and request.auth not in ("none", "invalid"):
+        tokens = run.client_for(request.auth, True).tokens
+        if tokens is not None:
+            try:
+                headers["Authorization"] = f"Bearer {tokens.token()}"
+            except TokenError as exc:
+                raise StepAborted(f"jeton d'accès OAuth2 non obtenu (vérifier la section auth du profil de cible) : {exc}") from None
 
 
 def _split(path: str, base_url: str) -> tuple[str, list[tuple[str, str]]]:

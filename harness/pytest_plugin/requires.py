@@ -34,9 +34,24 @@ def _declared(cs: dict) -> tuple[set[str], set[str], set[str], set[str]]:
     return resources, interactions, params, operations
 
 
-def unmet(requires: Requires, facts: dict, capability: Callable[[], tuple[dict | None, str | None]]) -> str | None:
+#: What to write in the target profile for each credential a step may need (French).
+CREDENTIAL_HELP = {
+    "auth_profile0": "auth_profile0 (identifiants OAuth2 d'un client de profil d'accès 0)",
+    "auth_read_only": "auth_read_only (identifiants OAuth2 d'un client sans droit d'écriture)",
+    "expired_token": "expired_token_env (un jeton d'accès émis par la cible et expiré)",
+    "client_cert": "tls.client_cert et tls.client_key (le certificat client du TLS mutuel : la cible doit être en mTLS)",
+}
+
+
+def unmet(requires: Requires, facts: dict, capability: Callable[[], tuple[dict | None, str | None]],
+          has_credential: Callable[[str], bool] | None = None) -> str | None:
     """None when everything required is there; else the reason to skip (French)."""
     reasons = []
+    missing_credentials = [c for c in requires.credentials if has_credential is None or not has_credential(c)]
+    if missing_credentials:
+        reasons.append("identifiants absents du profil de la cible : "
+                       + ", ".join(CREDENTIAL_HELP.get(c, c) for c in missing_credentials)
+                       + " (à renseigner dans le fichier --target-config)")
     missing_facts = []
     for name in requires.facts:
         try:

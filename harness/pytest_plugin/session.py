@@ -6,6 +6,7 @@ IG packages unless one of them validates or judges a search.
 """
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlsplit
 
 from harness.checks.context import Fetched, RefusedUrl, Response
@@ -27,6 +28,7 @@ class RunContext:
         self.profile = profile
         self.ig = ig
         self.client = TargetClient(profile.settings)
+        self._other_clients: dict[tuple[str, bool], TargetClient] = {}
         self._validator: Validator | None = None
         self._search_parameters: SearchParameters | None = None
         self._capability: tuple[dict | None, str | None] | None = None
@@ -41,6 +43,26 @@ class RunContext:
 
     def close(self) -> None:
         self.client.close()
+        for client in self._other_clients.values():
+            client.close()
+
+    def client_for(self, auth: str = "default", client_cert: bool = True) -> TargetClient:
+        """The client a step's request goes through: the profile's other credentials (auth:
+        profile0 / read_only) or a connection without the TLS client certificate get their own
+        client (own token cache, own connections); everything else goes through the main one."""
+        other = auth if auth in self.profile.other_auth else None
+        if other is None and (client_cert or not self.profile.settings.client_cert):
+            return self.client
+        key = (other or "default", client_cert)
+        if key not in self._other_clients:
+            settings = self.profile.settings
+            if other is not None:
+                settings = dataclasses.replace(settings, oauth2=self.profile.other_auth[other])
+            if not client_cert:  # the token comes from the client with the certificate (see execute)
+                settings = dataclasses.replace(settings, client_cert=None, client_key=None, client_key_password=None,
+                                               oauth2=None)
+            self._other_clients[key] = TargetClient(settings)
+        return self._other_clients[key]
 
     def validator(self) -> Validator:
         if self._validator is None:

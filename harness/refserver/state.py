@@ -43,7 +43,8 @@ class ServerState:
             shape, lambda valueset, system, code: terminology.check(valueset, system, code).status == MEMBER,
             check_combinations="capacity-combination-unchecked" not in self.faults,
             replace_creates="patch-replace-creates" in self.faults)
-        validator = Validator(packages=self.packages, terminology=terminology) if config.validate_writes else None
+        validating = config.validate_writes and "write-unvalidated" not in self.faults
+        validator = Validator(packages=self.packages, terminology=terminology) if validating else None
         self.renderer = Renderer(self.faults)
         self.searcher = Searcher(self.store, config, self.visible, self.renderer.resource)
         self.writer = Writer(self.store, validator, capacity, shape,
@@ -65,8 +66,11 @@ class ServerState:
     def capability(self, base_url: str) -> dict:
         found = self._capability.get(base_url)
         if found is None:
-            found = self._capability[base_url] = capability_statement(
-                self.packages, self.searcher.supports, base_url)
+            found = capability_statement(self.packages, self.searcher.supports, base_url)
+            if "capability-no-search-params" in self.faults:
+                for resource in found["rest"][0]["resource"]:
+                    resource.pop("searchParam", None)
+            self._capability[base_url] = found
         return found
 
     def close(self) -> None:

@@ -18,9 +18,10 @@ class Request:
     headers: dict[str, Any]
     body: Any | None  # inline body (JSON value or text)
     body_file: Path | None  # resolved against the scenario's folder
-    auth: str  # default | none | invalid
+    auth: str  # default | none | invalid | expired | profile0 | read_only
     ror_headers: bool
     line: int
+    client_cert: bool = True  # False: a connection without the profile's TLS client certificate
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Requires:
     search_params: tuple[str, ...] = ()  # "Type:name"
     operations: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()  # dotted names under facts., explicit and used in templates
+    credentials: tuple[str, ...] = ()  # auth_profile0, auth_read_only, expired_token, client_cert: explicit and used
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Scenario:
     area: str = ""
     requirements: tuple[str, ...] = ()
     ig_scenarios: tuple[str, ...] = ()
+    ig_scenarios_note: str = ""  # French: why no IG scenario applies (cross-cutting rule), shown in the docs
     proven_by: tuple[Proof, ...] = ()
     requires: Requires = field(default_factory=Requires)
     line: int = 1

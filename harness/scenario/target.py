@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 
 from harness.http import ClientSettings, OAuth2Settings, RorHeaders
+from harness.redaction import register_secret
 from harness.scenario.errors import FileError
 from harness.scenario.loader import schema_problems
 from harness.scenario.yamlsource import Document, read
@@ -30,6 +31,21 @@ class TargetProfile:
     settings: ClientSettings
     facts: dict[str, Any] = field(default_factory=dict)
     label: str = ""
+    #: Other credentials, by the name a step's `auth` gives: "profile0" (access profile 0),
+    #: "read_only" (no write rights). Used only by the steps that ask for them.
+    other_auth: dict[str, OAuth2Settings] = field(default_factory=dict)
+    #: A token the target issued and that has expired (auth: expired).
+    expired_token: str | None = field(default=None, repr=False)
+
+    def has(self, credential: str) -> bool:
+        """Does the profile give this credential (auth_profile0, auth_read_only, expired_token, client_cert)?"""
+        if credential.startswith("auth_"):
+            return credential[len("auth_"):] in self.other_auth
+        if credential == "expired_token":
+            return bool(self.expired_token)
+        if credential == "client_cert":
+            return bool(self.settings.client_cert)
+        return False
 
     @property
     def name(self) -> str:
@@ -52,21 +68,40 @@ def load_target(path: Path) -> TargetProfile:
     return from_mapping(doc, path.parent)
 
 
+def _oauth2(doc: Document, key: str) -> OAuth2Settings | None:
+    auth = doc.data.get(key)  # type: ignore[union-attr]
+    if not auth:
+        return None
+    secret = auth.get("client_secret")
+    if "client_secret_env" in auth:
+        secret = os.environ.get(auth["client_secret_env"])
+        if secret is None:
+            raise FileError([doc.problem((key, "client_secret_env"),
+                                         f"environment variable {auth['client_secret_env']} is not set")])
+    if secret is None:
+        raise FileError([doc.problem((key,), "give client_secret_env (or client_secret)")])
+    return OAuth2Settings(auth["token_url"], auth["client_id"], secret, auth.get("scope", ""),
+                          auth.get("client_auth", "basic"))
+
+
+def _expired_token(doc: Document) -> str | None:
+    data: dict = doc.data  # type: ignore[assignment]
+    if "expired_token_env" in data:
+        token = os.environ.get(data["expired_token_env"])
+        if token is None:
+            raise FileError([doc.problem(("expired_token_env",),
+                                         f"environment variable {data['expired_token_env']} is not set")])
+        return token
+    return data.get("expired_token")
+
+
 def from_mapping(doc: Document, folder: Path) -> TargetProfile:
     data: dict = doc.data  # type: ignore[assignment]
-    auth = data.get("auth")
-    oauth2 = None
-    if auth:
-        secret = auth.get("client_secret")
-        if "client_secret_env" in auth:
-            secret = os.environ.get(auth["client_secret_env"])
-            if secret is None:
-                raise FileError([doc.problem(("auth", "client_secret_env"),
-                                             f"environment variable {auth['client_secret_env']} is not set")])
-        if secret is None:
-            raise FileError([doc.problem(("auth",), "give client_secret_env (or client_secret)")])
-        oauth2 = OAuth2Settings(auth["token_url"], auth["client_id"], secret, auth.get("scope", ""),
-                                auth.get("client_auth", "basic"))
+    oauth2 = _oauth2(doc, "auth")
+    other_auth = {name: settings for name in ("profile0", "read_only")
+                  if (settings := _oauth2(doc, f"auth_{name}")) is not None}
+    expired_token = _expired_token(doc)
+    register_secret(expired_token)
     tls = data.get("tls", {})
     timeouts = data.get("timeouts", {})
 
@@ -85,7 +120,7 @@ def from_mapping(doc: Document, folder: Path) -> TargetProfile:
             oauth2=oauth2, ror_headers=RorHeaders(**data.get("ror_headers", {})))
     except ValueError as exc:
         raise FileError([doc.problem((), str(exc))]) from None
-    return TargetProfile(settings, dict(data.get("facts") or {}), data.get("label", ""))
+    return TargetProfile(settings, dict(data.get("facts") or {}), data.get("label", ""), other_auth, expired_token)
 
 
 def build_profile(target: str | None = None, config: str | None = None, *, client_cert: str | None = None,
