@@ -64,3 +64,22 @@ def test_command_line_options_override_the_file(tmp_path, monkeypatch):
     assert build_profile("http://x.test", None).facts == {}
     with pytest.raises(ValueError, match="--client-cert: file not found"):
         build_profile("http://x.test", None, client_cert=str(tmp_path / "missing.pem"))
+
+
+def test_other_credentials_and_the_expired_token(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROR_TEST_SECRET", "s3cret")
+    monkeypatch.setenv("ROR_PUBLIC_SECRET", "pub-s3cret")
+    monkeypatch.setenv("ROR_EXPIRED", "expired.token.value")
+    extra = """\
+auth_profile0: {token_url: https://ror.example.test/token, client_id: public, client_secret_env: ROR_PUBLIC_SECRET}
+expired_token_env: ROR_EXPIRED
+"""
+    profile = load_target(write(tmp_path, PROFILE + extra))
+    assert profile.other_auth["profile0"].client_id == "public" and profile.other_auth["profile0"].client_secret == "pub-s3cret"
+    assert profile.expired_token == "expired.token.value" and "expired.token.value" not in repr(profile)
+    assert [c for c in ("auth_profile0", "auth_read_only", "expired_token", "client_cert") if profile.has(c)] == \
+        ["auth_profile0", "expired_token"]
+    monkeypatch.delenv("ROR_EXPIRED")
+    with pytest.raises(FileError) as caught:
+        load_target(write(tmp_path, PROFILE + extra))
+    assert "expired_token_env: environment variable ROR_EXPIRED is not set" in str(caught.value)
