@@ -13,6 +13,7 @@ import collections
 import math
 import unicodedata
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from harness.dataset import geo
 from harness.dataset import identifiers as ids
@@ -29,6 +30,17 @@ _SECTOR = ROR_SD + "ror-healthcareservice-psychiatric-sector"
 _TERRITORY = ROR_SD + "ror-territorial-division"
 _COMMUNE = ROR_SD + "ror-commune-cog"
 _NEAR_KM = 15
+
+
+class _Offer(NamedTuple):
+    """What the search-criteria facts need of one HealthcareService (tokens are `system|code`)."""
+    id: str
+    provider: str  # Organization id
+    specialties: frozenset[str]
+    categories: frozenset[str]
+    characteristics: frozenset[str]
+    locations: tuple[str, ...]  # Location ids
+    zones: frozenset[str]  # intervention-zone commune tokens
 
 
 class FactsError(ValueError):
@@ -82,6 +94,19 @@ class _Collector:
         self.hs_identifiers: set[str] = set()
         self.ages: list[tuple[float, float]] = []
         self.age_unit = ""
+        # search-criteria facts (ROR-SRV-038..054): per Organization, Location and HealthcareService
+        self.offers: list[_Offer] = []
+        self.org_types: dict[str, frozenset[str]] = {}
+        self.types_above: dict[str, frozenset[str]] = {}  # the types of an Organization and of those above it
+        self.org_prices: dict[str, list[tuple[str, float]]] = {}  # id -> [(price type token, amount)]
+        self.capacity_of: dict[str, dict[str, set]] = {}  # Location id -> sub-extension -> codes (nbCapacity: numbers)
+        #: Location id -> [(equipment type, [(feature, limit value, unit)])]
+        self.equipment_of: dict[str, list[tuple[str, list[tuple[str, float, str]]]]] = {}
+        self.functional_ids: list[tuple[str, str]] = []  # (Location id, functional identifier), the first three
+        self.commune_system = ""
+        self.limit_system = ""
+        self.services_of: dict[str, set[str]] = collections.defaultdict(set)  # Practitioner id -> service refs
+        self.type_regions: collections.Counter[tuple[str, str]] = collections.Counter()  # (region, type)
         self.facts: dict = {}
         self.roles_of: dict[str, str] = {}
         self.idnps: dict[str, str] = {}
@@ -93,6 +118,7 @@ class _Collector:
         self.counts[kind] += 1
         for tag in r.get("meta", {}).get("tag", ()):
             self.regions[tag["code"]] += 1
+            self.type_regions[(tag["code"], kind)] += 1
         if r.get("meta", {}).get("lastUpdated"):
             self.dates.append(r["meta"]["lastUpdated"][:10])
         getattr(self, f"_{kind}", lambda _r: None)(r)
@@ -100,6 +126,11 @@ class _Collector:
     def _Organization(self, r: dict) -> None:
         systems = {i.get("system"): i["value"] for i in r.get("identifier", ())}
         self.names[r["name"]] += 1
+        self.org_types[r["id"]] = frozenset(_token(t) for t in r.get("type", ()))
+        parent = r.get("partOf", {}).get("reference", "").partition("/")[2]  # yielded before its children
+        self.types_above[r["id"]] = self.org_types[r["id"]] | self.types_above.get(parent, frozenset())
+        self.org_prices[r["id"]] = [(_token(_sub(p, "priceType")["valueCodeableConcept"]),
+                                     _sub(p, "amount")["valueMoney"]["value"]) for p in _ext(r, _PRICE)]
         if FINESS_SYSTEM in systems:
             self.finess.add(systems[FINESS_SYSTEM])
         if "partOf" not in r:
@@ -129,6 +160,7 @@ class _Collector:
         position = (r["position"]["latitude"], r["position"]["longitude"]) if "position" in r else None
         self.location_place[r["id"]] = (r["address"]["postalCode"], commune, position)
         capacities = _ext(r, _CAPACITY)
+        self._search_location(r, capacities)
         if capacities and "location" not in self.facts:
             by_type = {i["type"]["coding"][0]["code"]: i["value"] for i in r.get("identifier", ())}
             self.facts["location"] = {"id": r["id"], "identifier": by_type.get("25"),
@@ -151,6 +183,11 @@ class _Collector:
     def _HealthcareService(self, r: dict) -> None:
         identifier = r["identifier"][0]["value"]
         self.hs_identifiers.add(identifier)
+        self.offers.append(_Offer(
+            r["id"], r["providedBy"]["reference"].partition("/")[2], frozenset(map(_token, r.get("specialty", ()))),
+            frozenset(map(_token, r.get("category", ()))), frozenset(map(_token, r.get("characteristic", ()))),
+            tuple(ref["reference"].partition("/")[2] for ref in r.get("location", ())),
+            frozenset(_token(_sub(z, "codeTerritorialDivision")["valueCodeableConcept"]) for z in _ext(r, _TERRITORY))))
         self.facts.setdefault("service", {"id": r["id"], "identifier": identifier, "name": r["name"],
                                           "provided_by": r["providedBy"]["reference"]})
         for concept in r.get("specialty", ()):
@@ -186,6 +223,7 @@ class _Collector:
     def _PractitionerRole(self, r: dict) -> None:
         practitioner = r["practitioner"]["reference"].partition("/")[2]
         self.roles_of.setdefault(practitioner, r["healthcareService"][0]["reference"])
+        self.services_of[practitioner].update(ref["reference"] for ref in r["healthcareService"])
 
     def _Task(self, r: dict) -> None:
         self.task_status[_token(r["businessStatus"])] += 1
@@ -226,7 +264,212 @@ class _Collector:
             facts["practitioner"] = {"id": practitioner, "identifier": self.idnps.get(practitioner),
                                      "service": self.roles_of[practitioner]}
         facts["task_statuses"] = dict(self.task_status.most_common())
+        self._search_facts(facts)
         return facts
+
+    # -- search-criteria facts (ROR-SRV-038..054) ----------------------------------------------
+    def _search_location(self, r: dict, capacities: list[dict]) -> None:
+        coding = _ext(r, _COMMUNE)[0]["valueCodeableConcept"]["coding"][0]
+        self.commune_system = coding.get("system", "")
+        caps: dict[str, set] = collections.defaultdict(set)
+        for indicator in capacities:
+            for part in indicator.get("extension", ()):
+                if "valueCodeableConcept" in part:
+                    caps[part["url"]].add(part["valueCodeableConcept"]["coding"][0]["code"])
+                elif "valueInteger" in part:
+                    caps[part["url"]].add(part["valueInteger"])
+                elif "valueDateTime" in part:
+                    caps[part["url"]].add(part["valueDateTime"][:10])
+        self.capacity_of[r["id"]] = caps
+        self.equipment_of[r["id"]] = [
+            (_token(_sub(e, "equipmentType")["valueCodeableConcept"]),
+             [(_token(_sub(lim, "equipmentFeature")["valueCodeableConcept"]),
+               _sub(lim, "limitValue")["valueQuantity"]["value"], _sub(lim, "limitValue")["valueQuantity"]["code"])
+              for lim in _ext(e, _LIMIT)])
+            for e in _ext(r, _EQUIPMENT)]
+        for e in _ext(r, _EQUIPMENT):
+            for lim in _ext(e, _LIMIT):
+                self.limit_system = _sub(lim, "limitValue")["valueQuantity"].get("system", self.limit_system)
+        functional = next((i["value"] for i in r.get("identifier", ()) if i["type"]["coding"][0]["code"] == "25"), None)
+        if functional and len(self.functional_ids) < 3:
+            self.functional_ids.append((r["id"], functional))
+
+    def _search_facts(self, facts: dict) -> None:
+        """The facts of the search-criteria scenarios: each names a query and what it must find."""
+        facts["category_characteristic"] = self._category_characteristic()
+        facts["commune_search"] = self._commune_search()
+        facts["capacity_search"] = self._capacity_search()
+        facts["eg_category"] = self._eg_category()
+        facts["exact_name"] = self._exact_name()
+        facts["region_counts"] = {kind: n for (code, kind), n in sorted(self.type_regions.items())
+                                  if code == facts["region"]}
+        if "eg" in facts:
+            facts["eg"]["finess_token"] = f"{FINESS_SYSTEM}|{facts['eg']['finess']}"
+        if "location" in facts:
+            second = next(((i, v) for i, v in self.functional_ids if i != facts["location"]["id"]), None)
+            if second:
+                facts["location"]["second_id"], facts["location"]["second_identifier"] = second
+            days = self.capacity_of[facts["location"]["id"]].get("capacityUpdateDate")
+            facts["location"]["capacity_update"] = max(days) if days else None
+        if facts.get("practitioner"):
+            facts["practitioner"]["services"] = len(self.services_of[facts["practitioner"]["id"]])
+        token = facts["specialty"]["token"]
+        facts["specialty"]["locations"] = len({loc for o in self.offers if token in o.specialties
+                                               for loc in o.locations})
+        if facts.get("intervention_zone"):
+            zone = facts["intervention_zone"]
+            offer = next(o for o in self.offers if o.id == zone["service_id"])
+            zone["category"] = min(offer.categories)
+            zone["services"] = sum(1 for o in self.offers if zone["commune"] in o.zones)
+            zone["category_services"] = sum(1 for o in self.offers
+                                            if zone["commune"] in o.zones and zone["category"] in o.categories)
+        if facts.get("near"):
+            facts["near"].update(self._near_offers(facts["near"]))
+        if facts.get("equipment"):
+            facts["equipment"].update(self._equipment_search(facts["equipment"]))
+        if facts.get("price"):
+            facts["price"].update(self._price_search(facts["price"]))
+
+    def _category_characteristic(self) -> dict | None:
+        """A category and a reception modality (J226) held together by services, the category also
+        by services without that modality (IG ST3-S3: both criteria must count)."""
+        system = nos.coding("J226", nos.codes("J226")[0])["system"] + "|"
+        pairs: collections.Counter[tuple[str, str]] = collections.Counter()
+        per_category: collections.Counter[str] = collections.Counter()
+        for o in self.offers:
+            per_category.update(o.categories)
+            pairs.update((c, m) for c in o.categories for m in o.characteristics if m.startswith(system))
+        found = [(n, c, m) for (c, m), n in pairs.items() if per_category[c] > n]
+        if not found:
+            return None
+        n, category, modality = max(found)
+        return {"category": category, "characteristic": modality, "services": n}
+
+    def _commune_search(self) -> dict | None:
+        """An activity and a care mode (J19) offered in several communes, two of those communes and
+        the services there (IG ST3-S10, request 2: a list of communes)."""
+        system = nos.coding("J19", nos.codes("J19")[0])["system"] + "|"
+        activity = nos.coding("J17", nos.codes("J17")[0])["system"] + "|"
+        groups: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        for o in self.offers:
+            communes = {self.location_place[loc][1] for loc in o.locations if loc in self.location_place}
+            for key in ((s, m) for s in o.specialties if s.startswith(activity)
+                        for m in o.characteristics if m.startswith(system)):
+                groups[key].update(communes)
+        if not groups:
+            return None
+        key = max(groups, key=lambda k: (min(len(groups[k]), 3), sum(groups[k].values()), k))
+        (first, _), (second, _) = (groups[key].most_common(2) + [("", 0)])[:2]
+        wanted = {first, second}
+        services = sum(1 for o in self.offers if key[0] in o.specialties and key[1] in o.characteristics
+                       and any(self.location_place.get(loc, ("", ""))[1] in wanted for loc in o.locations))
+        return {"system": self.commune_system, "first": first, "second": second, "specialty": key[0],
+                "care_mode": key[1], "communes": len(groups[key]), "services": services}
+
+    def _fits(self, location: str, wanted: dict[str, str]) -> bool:
+        """Does a Location satisfy each capacity criterion, each on any of its indicators (FHIR: one
+        search parameter at a time, not one indicator for all) and nb-capacity=gt0?"""
+        caps = self.capacity_of.get(location, {})
+        return all(code in caps.get(k, ()) for k, code in wanted.items()) and max(caps.get("nbCapacity", {0})) > 0
+
+    def _capacity_search(self) -> dict | None:
+        """IG ST4-S1 (available female bed) with an activity that some services match and others
+        not, ST4-S2 (closed bed, reopenable) and Location-level counts: closed, nb-capacity, update date."""
+        available = {"capacityType": "01", "genderCapacityAvailable": "01", "temporalityCapacity": "01",
+                     "capacityStatus": "02"}
+        closed = {"capacityType": "01", "capacityClosingType": "01", "capacityStatus": "05"}
+        per_specialty: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+        for o in self.offers:
+            fits = any(self._fits(loc, available) for loc in o.locations)
+            for s in o.specialties:
+                per_specialty[s][0] += fits
+                per_specialty[s][1] += 1
+        found = [(fit, s) for s, (fit, total) in per_specialty.items() if 0 < fit < total]
+        maxima = sorted({max(c["nbCapacity"]) for c in self.capacity_of.values() if c.get("nbCapacity")})
+        days = sorted(max(c["capacityUpdateDate"]) for c in self.capacity_of.values() if c.get("capacityUpdateDate"))
+        if not found or len(maxima) < 2 or not days:
+            return None
+        fit, specialty = max(found)
+        nb_value = maxima[(len(maxima) - 1) // 2]
+        day = days[len(days) // 2]
+        return {"specialty": specialty, "available_services": fit,
+                "closed_services": sum(1 for o in self.offers if any(self._fits(loc, closed) for loc in o.locations)),
+                "closed_locations": sum(1 for c in self.capacity_of.values() if "05" in c.get("capacityStatus", ())),
+                "nb_value": nb_value,
+                "nb_locations_above": sum(1 for c in self.capacity_of.values()
+                                          if max(c.get("nbCapacity", {0})) > nb_value),
+                "update_day": day, "updated_on_or_after": sum(1 for d in days if d >= day)}
+
+    def _eg_category(self) -> dict | None:
+        """The commonest establishment category (J55), its Organizations, and the services provided
+        by an Organization of that category or below one (IG ST3-S5: organization.type:above)."""
+        system = nos.coding("J55", nos.codes("J55")[0])["system"] + "|"
+        counts = collections.Counter(t for types in self.org_types.values() for t in types if t.startswith(system))
+        if not counts:
+            return None
+        token, organizations = max(counts.items(), key=lambda item: (item[1], item[0]))
+        services = sum(1 for o in self.offers if token in self.types_above.get(o.provider, ()))
+        return {"token": token, "organizations": organizations, "services": services}
+
+    def _exact_name(self) -> dict | None:
+        """An accented Organization name, preferably the start of a longer name (so that :exact and
+        the default start-of-string search differ), with its lower-case accent-free form."""
+        names = sorted(n for n in self.names if _fold(n) != n.lower())
+        if not names:
+            return None
+        everything = sorted(self.names)
+        position = {n: i for i, n in enumerate(everything)}
+
+        def starts_another(name: str) -> bool:
+            following = everything[position[name] + 1:position[name] + 2]
+            return bool(following) and following[0].startswith(name)
+
+        value = max(names, key=lambda n: (starts_another(n), self.names[n], n))
+        return {"value": value, "folded": _fold(value), "organizations": self.names[value]}
+
+    def _near_offers(self, near: dict) -> dict:
+        """An activity of services within the near radius that other services offer further away."""
+        centre = (near["latitude"], near["longitude"])
+        inside = {lid for lid, place in self.location_place.items()
+                  if place[2] and _km(centre, place[2]) <= near["distance_km"]}
+        near_offers = [o for o in self.offers if inside.intersection(o.locations)]
+        counts = collections.Counter(s for o in near_offers for s in o.specialties)
+        totals = collections.Counter(s for o in self.offers for s in o.specialties)
+        found = [(n, s) for s, n in counts.items() if totals[s] > n] or [(n, s) for s, n in counts.items()]
+        if not found:
+            return {"services": 0}
+        n, specialty = max(found)
+        return {"services": len(near_offers), "specialty": specialty, "specialty_services": n}
+
+    def _equipment_search(self, equipment: dict) -> dict:
+        """IG ST4-S3 on the fact's equipment: the services whose place has that type, that feature and
+        a limit at least the fact's (each on any equipment), and the places with such a limit."""
+        def at_least(location: str) -> bool:
+            return any(value >= equipment["limit"] and unit == equipment["unit"]
+                       for _, limits in self.equipment_of.get(location, ()) for _, value, unit in limits)
+
+        def fits(location: str) -> bool:
+            items = self.equipment_of.get(location, ())
+            return any(t == equipment["type"] for t, _ in items) and at_least(location) and any(
+                f == equipment["feature"] for _, limits in items for f, _, _ in limits)
+
+        return {"system": self.limit_system,
+                "services": sum(1 for o in self.offers if any(fits(loc) for loc in o.locations)),
+                "locations_at_least": sum(1 for loc in self.equipment_of if at_least(loc))}
+
+    def _price_search(self, price: dict) -> dict:
+        """IG ST8-S1 on the fact's price type and amount (services provided by an Organization with
+        that price type and any amount below), and a second-lowest amount for a strict `lt` test."""
+        def priced(org: str, below: float) -> bool:
+            prices = self.org_prices.get(org, ())
+            return any(t == price["type"] for t, _ in prices) and any(a < below for _, a in prices)
+
+        amounts = sorted({a for prices in self.org_prices.values() for _, a in prices})
+        result = {"services": sum(1 for o in self.offers if priced(o.provider, price["amount"]))}
+        if len(amounts) >= 2:
+            result["below"] = {"value": amounts[1],
+                               "organizations": sum(1 for org in self.org_prices if priced(org, amounts[1]))}
+        return result
 
     def _absent_finess(self, sample: str) -> str:
         """A FINESS with a valid key, in the sample's department, that no Organization carries."""
