@@ -109,6 +109,30 @@ def test_a_criterion_the_harness_cannot_judge_is_inconclusive_unless_ignored():
     assert found == []
 
 
+def _dated(n: int, when: str | None) -> dict:
+    return {**hs(n), **({"meta": {"lastUpdated": when}} if when else {})}
+
+
+def test_sorted_judges_the_order_across_pages():
+    query = [("_sort", "-_lastUpdated"), ("_count", "2")]
+    first = bundle([_dated(1, "2025-01-02T00:00:00Z"), _dated(2, "2024-06-01T00:00:00Z")], total=3, next_url=NEXT)
+    found, _, _ = search(first, {"sorted": True}, {NEXT: bundle([_dated(3, "2024-01-01T00:00:00+02:00")], total=3)}, query)
+    assert found == []
+    found, _, _ = search(first, {"sorted": True}, {NEXT: bundle([_dated(3, "2024-07-01T00:00:00Z")], total=3)}, query)
+    assert checks(found) == ["search.sorted"] and "HealthcareService/hs-2" in found[0].message_fr
+    ascending = [("_sort", "_lastUpdated")]
+    found, _, _ = search(bundle([_dated(1, "2024-01-01T00:00:00Z"), _dated(2, None), _dated(3, "2023-01-01T00:00:00Z")],
+                                total=3), {"sorted": True}, query=ascending)
+    assert checks(found) == ["search.sorted"] and not found[0].inconclusive  # a resource without value is left out
+
+
+def test_sorted_on_a_key_the_harness_cannot_order_is_inconclusive():
+    found, _, _ = search(bundle([hs(1), hs(2)], total=2), {"sorted": True}, query=[("_sort", "specialty")])
+    assert checks(found) == ["search.sorted"] and found[0].inconclusive
+    found, _, _ = search(bundle([hs(1), hs(2)], total=2), {"sorted": True}, query=QUERY)
+    assert checks(found) == ["search.sorted"] and found[0].inconclusive  # no _sort in the query
+
+
 def test_a_body_that_is_not_a_bundle():
     found = registry.get("search").run(context(response(200, {"resourceType": "OperationOutcome"})), {})
     assert found[0].actual == "OperationOutcome"

@@ -121,6 +121,20 @@ def test_judge_follows_chains_through_the_resolver():
     assert _verdict(HS, [("location.address-postalcode", "49")]) is None  # not resolvable: cannot tell
 
 
+def test_judge_walks_the_hierarchy_for_above_on_a_chain():
+    """`organization:above.identifier` (IG ST2-S2): the organization or any above it through partOf."""
+    service = {"resourceType": "HealthcareService", "id": "hs-1", "providedBy": {"reference": "Organization/oi"}}
+    orgs = {"Organization/oi": {"resourceType": "Organization", "id": "oi", "partOf": {"reference": "Organization/eg"}},
+            "Organization/eg": {"resourceType": "Organization", "id": "eg", "partOf": {"reference": "Organization/ej"}},
+            "Organization/ej": {"resourceType": "Organization", "id": "ej", "identifier": [{"value": "490010071"}],
+                                "partOf": {"reference": "Organization/oi"}}}  # a cycle must not loop
+    assert _verdict(service, [("organization:above.identifier", "490010071")], orgs.get) is True
+    assert _verdict(service, [("organization:above.identifier", "000000000")], orgs.get) is False
+    assert _verdict(service, [("organization.identifier", "490010071")], orgs.get) is False  # no hierarchy without :above
+    with pytest.raises(Unjudgeable):
+        _verdict(service, [("organization:below.identifier", "490010071")], orgs.get)
+
+
 @pytest.mark.parametrize("pairs", [[("_filter", "name eq x")], [("_has:PractitionerRole:service:active", "true")],
                                    [("no-such-param", "x")], [("near-insee-code", "35292|15|km")],
                                    [("specialty:above", "x")]])

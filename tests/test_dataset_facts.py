@@ -112,3 +112,38 @@ def test_people_capacity_and_flags(case) -> None:
 def test_no_resources_is_a_clear_error() -> None:
     with pytest.raises(FactsError, match="no resources"):
         collect_facts([])
+
+
+def test_delta_instants_split_the_data_exactly(case) -> None:
+    resources, facts = case
+    for kind, delta in facts["delta"].items():
+        stamps = [r["meta"]["lastUpdated"] for r in _of(resources, kind)]
+        held = {r["id"]: r["meta"]["lastUpdated"] for r in _of(resources, kind)}
+        assert held[delta["id"]] == delta["instant"] and stamps.count(delta["instant"]) == 1
+        assert held[delta["next_id"]] == delta["next_instant"] and stamps.count(delta["next_instant"]) == 1
+        assert delta["instant"] < delta["next_instant"]
+        assert delta["before"] + delta["on_or_after"] == len(stamps) and delta["after"] == delta["on_or_after"] - 1
+        assert delta["before"] + delta["between"] + delta["from_next"] == len(stamps) and delta["between"] >= 1
+    assert {"HealthcareService", "Location"} <= set(facts["delta"])
+
+
+def test_legal_entity_services_hierarchy_and_roles(case) -> None:
+    resources, facts = case
+    services = _of(resources, "HealthcareService")
+    parent = {o["id"]: o["partOf"]["reference"].partition("/")[2] for o in _of(resources, "Organization") if "partOf" in o}
+
+    def under_ej(org: str) -> bool:
+        while org != facts["ej"]["id"] and org in parent:
+            org = parent[org]
+        return org == facts["ej"]["id"]
+
+    assert sum(under_ej(s["providedBy"]["reference"].partition("/")[2]) for s in services) == facts["ej"]["services"] > 1
+    assert facts["practitioner"]["service"] == f"HealthcareService/{facts['practitioner']['service_id']}"
+    # the refresh scenarios read up the hierarchy from these facts: the OI is in the EG, the EG in the EJ
+    assert facts["eg"]["part_of"] == f"Organization/{facts['ej']['id']}"
+    assert facts["oi"]["part_of"] == f"Organization/{facts['eg']['id']}"
+    chosen = facts["service_roles"]
+    roles = [r for r in _of(resources, "PractitionerRole")
+             if {"reference": f"HealthcareService/{chosen['service_id']}"} in r["healthcareService"]]
+    assert len(roles) == chosen["roles"] >= 1
+    assert next(s for s in services if s["id"] == chosen["service_id"])["identifier"][0]["value"] == chosen["identifier"]

@@ -118,6 +118,57 @@ def _no_client_cert(p: Probe) -> int | str:
         return "refused"
 
 
+def _link(bundle: dict, relation: str) -> str | None:
+    return next((link["url"] for link in bundle.get("link", []) if link["relation"] == relation), None)
+
+
+def _previous_is_page_one(p: Probe) -> bool:
+    first = p.bundle("/Organization?_count=5")
+    second = p.bundle(_link(first, "next"))
+    return _matches(p.bundle(_link(second, "previous"))) == _matches(first)
+
+
+def _above_reaches_deeper(p: Probe) -> bool:
+    """HealthcareService?organization:above._id=<a legal entity> finds services of its establishments."""
+    orgs = [e["resource"] for e in p.bundle("/Organization?_count=200")["entry"]]
+    top = next(o["id"] for o in orgs if "partOf" not in o and any(x.get("partOf", {}).get("reference") == f"Organization/{o['id']}"
+                                                                     for x in orgs))
+    above = p.bundle("/HealthcareService", params={"organization:above._id": top})["total"]
+    return above > p.bundle("/HealthcareService", params={"organization._id": top})["total"]
+
+
+def _parent_readable(p: Probe) -> int:
+    child = next(e["resource"] for e in p.bundle("/Organization?_count=200")["entry"] if "partOf" in e["resource"])
+    return p.get(f"/{child['partOf']['reference']}").status_code
+
+
+def _export(p: Probe, params: dict[str, str]) -> list[dict]:
+    """Every resource of a finished $export (kick-off, polling, files)."""
+    kickoff = p.get("/$export", params=params, headers={"Prefer": "respond-async"})
+    assert kickoff.status_code == 202, kickoff.text
+    status = p.get(kickoff.headers["content-location"])
+    for _ in range(300):
+        if status.status_code != 202:
+            break
+        time.sleep(0.1)
+        status = p.get(kickoff.headers["content-location"])
+    assert status.status_code == 200, status.text
+    return [orjson.loads(line) for out in status.json()["output"] for line in p.get(out["url"]).text.splitlines() if line]
+
+
+def _region_filter(p: Probe) -> bool:
+    tag = p.bundle("/HealthcareService?_count=1")["entry"][0]["resource"]["meta"]["tag"][0]
+    exported = _export(p, {"_type": "HealthcareService",
+                           "_typeFilter": f"HealthcareService?_tag={tag['system']}|{tag['code']}"})
+    return all(r["meta"]["tag"][0]["code"] == tag["code"] for r in exported)
+
+
+def _since(p: Probe) -> bool:
+    since = p.facts["org"]["meta"]["lastUpdated"]
+    exported = _export(p, {"_type": "Organization", "_since": since})
+    return bool(exported) and all(r["meta"]["lastUpdated"] > since for r in exported)
+
+
 #: fault -> (probe, value on the clean server); the faulty server must give another value.
 CASES: dict[str, tuple[Callable[[Probe], Any], Any]] = {
     "bundle-type-collection": (lambda p: p.bundle("/Task")["type"], "searchset"),
@@ -133,6 +184,12 @@ CASES: dict[str, tuple[Callable[[Probe], Any], Any]] = {
     "paging-wrong-total": (lambda p: (lambda w: len(w[0]) == w[1])(_walk(p, "/Organization?_count=25")), True),
     "paging-cyclic-next": (lambda p: _walk(p, "/Organization?_count=25")[2], True),
     "paging-count-ignored": (lambda p: len(_matches(p.bundle("/Organization?_count=3"))), 3),
+    "paging-default-size": (lambda p: (lambda b: len(_matches(b)) == min(200, b["total"]) > 50)(
+        p.bundle("/Organization")), True),
+    "paging-skips": (lambda p: (lambda w: len(set(w[0])) == w[1])(_walk(p, "/Organization?_count=25")), True),
+    "paging-previous-wrong": (_previous_is_page_one, True),
+    "total-counts-includes": (lambda p: p.bundle("/HealthcareService?_count=2&_include=HealthcareService:organization"
+                                                 )["total"] == p.bundle("/HealthcareService?_count=2")["total"], True),
     "token-param-ignored": (lambda p: p.bundle("/HealthcareService", params={"characteristic": p.facts["characteristic"]}
                                                )["total"] < p.bundle("/HealthcareService")["total"], True),
     "date-off-by-one": (lambda p: p.facts["org"]["id"] in _matches(p.bundle(
@@ -151,10 +208,20 @@ CASES: dict[str, tuple[Callable[[Probe], Any], Any]] = {
     "unknown-param-silent": (lambda p: p.get("/Task?bogus=1", headers={"Prefer": "handling=strict"}).status_code, 400),
     "includes-missing": (lambda p: any(e["search"]["mode"] == "include" for e in p.bundle(
         "/HealthcareService?_count=2&_include=HealthcareService:organization")["entry"]), True),
+    "include-iterate-ignored": (lambda p: len(p.bundle(
+        "/HealthcareService?_count=5&_include=HealthcareService:organization&_include:iterate=Organization:partof")["entry"])
+        > len(p.bundle("/HealthcareService?_count=5&_include=HealthcareService:organization")["entry"]), True),
+    "chain-above-ignored": (_above_reaches_deeper, True),
+    "no-match-404": (lambda p: p.get("/HealthcareService?_id=no-such-service").status_code, 200),
+    "date-gt-includes-boundary": (lambda p: p.facts["org"]["id"] in _matches(p.bundle("/Organization", params={
+        "_lastUpdated": f"gt{p.facts['org']['meta']['lastUpdated']}", "_count": "1000"})), False),
+    "date-ge-excludes-boundary": (lambda p: p.facts["org"]["id"] in _matches(p.bundle("/Organization", params={
+        "_lastUpdated": f"ge{p.facts['org']['meta']['lastUpdated']}", "_count": "1000"})), True),
     "near-distance-missing": (lambda p: all("extension" in e["search"] for e in p.bundle(
         "/Location", params={"near-insee-code": f"{p.facts['commune']}|30|km"})["entry"]), True),
     "meta-lastupdated-missing": (lambda p: "lastUpdated" in p.get(f"/Organization/{p.facts['org']['id']}").json()["meta"],
                                  True),
+    "partof-dangling": (_parent_readable, 200),
     "unknown-element": (lambda p: _validates(p, f"/Organization/{p.facts['org']['id']}"), True),
     "code-outside-valueset": (lambda p: _validates(p, f"/Location/{p.facts['location']['id']}"), True),
     "accept-missing-token": (lambda p: httpx.get(f"{p.server.base_url}/Task", headers=ROR_HEADERS).status_code, 401),
@@ -184,6 +251,11 @@ CASES: dict[str, tuple[Callable[[Probe], Any], Any]] = {
                                                                 if k not in ("id", "meta")}, headers=JSON).status_code, 201),
     "export-no-content-location": (lambda p: "content-location" in p.get(
         "/$export", params={"_type": "Task"}, headers={"Prefer": "respond-async"}).headers, True),
+    "export-associated-missing": (lambda p: sorted({r["resourceType"] for r in _export(p, {
+        "_type": "HealthcareService", "includeAssociatedData": "_myCompleteExtract"})}),
+        ["HealthcareService", "Location", "Organization", "Practitioner", "PractitionerRole"]),
+    "export-typefilter-ignored": (_region_filter, True),
+    "export-since-ignored": (_since, True),
 }
 
 

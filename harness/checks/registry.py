@@ -43,7 +43,7 @@ def register(name: str) -> Callable[[CheckFunction], CheckFunction]:
 
 def _load_families() -> None:
     """Import every family module once: each registers its checks on import."""
-    from harness.checks import bundle, resource, search, status, validate  # noqa: F401
+    from harness.checks import bundle, export, resource, search, status, validate  # noqa: F401
 
 
 def names() -> list[str]:

@@ -4,22 +4,28 @@ Always checked (paging coherence): next pages answer 200 with a Bundle, no page 
 (cycle), no match appears twice, no page holds more matches than `_count`, `total` is the
 same on every page. On request: every match satisfies every criterion (`matches`), `total`
 equals the matches really returned (`total`), known resources are found (`contains`), counts
-(`min_matches`, `max_matches`), `_include` targets present (`includes`), entry modes (`modes`).
+(`min_matches`, `max_matches`), `_include` targets present (`includes`), entry modes (`modes`),
+the order `_sort` asks (`sorted`).
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from harness.checks import paging
 from harness.checks.context import Finding, NotJson, RefusedUrl, Response, StepContext
 from harness.checks.registry import register
 from harness.checks.search_query import Judge, Query, Unjudgeable, parse_query
+from harness.checks import search_values as sv
 from harness.checks.search_values import reference_key
 
 #: References a chain may read from the target when the Bundle does not include them.
 MAX_RESOLVED = 50
 #: Offending resources named in one finding.
 SHOWN = 5
+#: Parameter types whose order the harness judges for `sorted`: strings, tokens and references sort
+#: by the server's collation, which FHIR leaves open.
+ORDERED_TYPES = ("date", "number", "quantity")
 
 
 class Results:
@@ -185,6 +191,102 @@ def _includes(results: Results, query: Query, judge: Judge) -> list[Finding]:
     return findings
 
 
+class _SortKey:
+    """One `_sort` key (`-` for descending, one chained reference allowed: `-organization.x`)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.descending = text.startswith("-")
+        self.reference, _, self.name = text.lstrip("-").rpartition(".")
+
+    def value(self, resource: dict, judge: Judge) -> tuple[str, Any]:
+        """("ok", value) | ("missing", None) | ("unknown", None); Unjudgeable when the type has no order we judge."""
+        target: dict | None = resource
+        if self.reference:
+            link = judge.params.get(resource.get("resourceType", ""), self.reference)
+            if link is None or link.type != "reference" or not link.expression:
+                raise Unjudgeable(f"clé de tri « {self.text} » : « {self.reference} » n'est pas une référence connue")
+            refs = [i.get("reference") for i in judge.values(resource, link.expression) if isinstance(i, dict)]
+            if not refs:
+                return "missing", None
+            target = judge.resolve(reference_key(refs[0])) if refs[0] else None
+            if target is None:
+                return "unknown", None
+        definition = judge.params.get(target.get("resourceType", ""), self.name)
+        if definition is None or not definition.expression:
+            raise Unjudgeable(f"clé de tri « {self.text} » : paramètre inconnu du banc")
+        if definition.type not in ORDERED_TYPES:
+            raise Unjudgeable(f"clé de tri « {self.text} » ({definition.type}) : l'ordre dépend de la collation du serveur")
+        items = judge.values(target, definition.expression)
+        if not items:
+            return "missing", None
+        values = [self._comparable(definition.type, item) for item in items]
+        if any(v is None for v in values):
+            return "unknown", None
+        return "ok", max(values) if self.descending else min(values)
+
+    def _comparable(self, kind: str, item: Any) -> Any:
+        if kind == "date":
+            found = sv.date_target(item)
+            if found is None or not found.zoned:
+                return None  # no time zone: its instant is not known
+            return found.high if self.descending else found.low
+        raw = item.get("value") if kind == "quantity" and isinstance(item, dict) else item
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str, Decimal)):
+            return None
+        try:
+            return Decimal(str(raw))
+        except ArithmeticError:
+            return None
+
+
+def _sorted(results: Results, sort_values: list[str], judge: Judge) -> list[Finding]:
+    """The matches, across every page, come in the order `_sort` asks (resources without a value,
+    or whose value cannot be read, are left out: FHIR does not say where they go)."""
+    keys = [_SortKey(k.strip()) for text in sort_values for k in text.split(",") if k.strip()]
+    if not keys:
+        return [Finding("search.sorted", "un paramètre _sort", "absent", "sorted demandé mais la requête n'a pas de _sort",
+                        inconclusive=True)]
+    judged: list[_SortKey] = []
+    why = ""
+    for key in keys:
+        try:
+            for _, _, resource in results.matches[:1]:
+                key.value(resource, judge)
+        except Unjudgeable as exc:
+            why = str(exc)
+            break
+        judged.append(key)
+    if not judged:
+        return [Finding("search.sorted", "un ordre vérifiable", why, f"ordre non vérifié : {why}", inconclusive=True)]
+    sequence: list[tuple[str, tuple]] = []
+    try:
+        for _, ref, resource in results.matches:
+            values = [key.value(resource, judge) for key in judged]
+            if all(state == "ok" for state, _ in values):
+                sequence.append((ref, tuple(v for _, v in values)))
+    except Unjudgeable as exc:
+        return [Finding("search.sorted", "un ordre vérifiable", str(exc), f"ordre non vérifié : {exc}", inconclusive=True)]
+    wrong = []
+    for (ref_a, a), (ref_b, b) in zip(sequence, sequence[1:]):
+        for key, va, vb in zip(judged, a, b):
+            if va == vb:
+                continue
+            if (va < vb) == key.descending:
+                wrong.append(f"{ref_a} ({va}) avant {ref_b} ({vb})")
+            break
+    asked = ",".join(k.text for k in keys)
+    if wrong:
+        shown = "; ".join(wrong[:SHOWN]) + (" …" if len(wrong) > SHOWN else "")
+        return [Finding("search.sorted", f"correspondances dans l'ordre de _sort={asked}", f"{len(wrong)} inversion(s)",
+                        f"les correspondances ne sont pas dans l'ordre demandé par _sort={asked} : {shown}")]
+    if len(sequence) < 2 and len(results.matches) >= 2:
+        return [Finding("search.sorted", "au moins deux valeurs de tri lisibles", str(len(sequence)),
+                        f"ordre non vérifié : trop peu de correspondances portent une valeur lisible pour _sort={asked}",
+                        inconclusive=True)]
+    return []
+
+
 def _modes(results: Results) -> list[Finding]:
     wrong = []
     for page, entry in results.entries:
@@ -210,7 +312,8 @@ def check_search(ctx: StepContext, params: Any) -> list[Finding]:
     Options: matches (every match satisfies the query, by the SearchParameter expressions;
     `ignore` lists criteria the harness may not judge), total (true, or the count the target's
     data gives), min_matches / max_matches, contains (Type/id that must be found), includes
-    (every _include target present), modes (search.mode coherent), budget (pages, seconds,
+    (every _include target present), modes (search.mode coherent), sorted (the matches of every
+    page in the order of `_sort`, for date, number and quantity keys), budget (pages, seconds,
     bytes of the walk). The server's own counts are never trusted.
     """
     body, findings = ctx.body_or_finding("search")
@@ -232,6 +335,8 @@ def check_search(ctx: StepContext, params: Any) -> list[Finding]:
         findings += _includes(results, query, judge)
     if params.get("modes"):
         findings += _modes(results)
+    if params.get("sorted"):
+        findings += _sorted(results, [v for k, v in ctx.query if k == "_sort"], judge)
     return findings
 
 

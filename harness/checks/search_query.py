@@ -114,14 +114,43 @@ class Judge:
         definition = self._definition(rtype, link)
         if definition.type != "reference":
             raise Unjudgeable(f"« {link} » n'est pas un paramètre de type référence sur {rtype} : chaînage impossible")
+        above = link_type == "above"
+        if link_type and not above and not link_type[:1].isupper():
+            raise Unjudgeable(f"modificateur « :{link_type} » sur le chaînage « {link} » : non évalué par le banc")
         verdicts: list[sv.Verdict] = []
         for item in self.values(resource, definition.expression or ""):
             ref = item.get("reference") if isinstance(item, dict) else None
-            if not ref or (link_type and sv.reference_key(ref).split("/")[0] != link_type):
+            if not ref or (link_type and not above and sv.reference_key(ref).split("/")[0] != link_type):
                 continue
-            target = self.resolve(sv.reference_key(ref))
-            verdicts.append(None if target is None else self._walk(target, criterion, depth + 1))
+            targets = self._hierarchy(sv.reference_key(ref)) if above else [self.resolve(sv.reference_key(ref))]
+            verdicts += [None if target is None else self._walk(target, criterion, depth + 1) for target in targets]
         return sv.any_of(verdicts)
+
+    def _hierarchy(self, key: str) -> list[dict | None]:
+        """`:above` on a chained reference (IG ST2-S2, ST3-S5: "une interprétation des spécifications FHIR R4"):
+        the referenced resource and every one above it through its type's `partof` parameter
+        (Organization.partOf, Location.partOf); cycle-safe. None stands for a resource that
+        could not be read (that branch cannot be judged)."""
+        found: list[dict | None] = []
+        seen: set[str] = set()
+        pending = [key]
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            target = self.resolve(current)
+            found.append(target)
+            if target is None:
+                continue
+            parent = self.params.get(target.get("resourceType", ""), "partof")
+            if parent is None or not parent.expression:
+                continue
+            for item in self.values(target, parent.expression):
+                ref = item.get("reference") if isinstance(item, dict) else None
+                if ref:
+                    pending.append(sv.reference_key(ref))
+        return found
 
     def _definition(self, rtype: str, name: str) -> Definition:
         definition = self.params.get(rtype, name)

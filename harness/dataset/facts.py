@@ -112,6 +112,11 @@ class _Collector:
         self.idnps: dict[str, str] = {}
         self.task_status: collections.Counter[str] = collections.Counter()
         self.sensitive: list[str] = []
+        self.parent_of: dict[str, str] = {}  # Organization id -> its partOf id
+        self.provider_of: dict[str, str] = {}  # HealthcareService id -> providedBy Organization id
+        self.updated: dict[str, list[tuple[str, str]]] = {}  # type -> [(meta.lastUpdated, id)]
+        self.hs_identifier_of: dict[str, str] = {}
+        self.roles_per_service: collections.Counter[str] = collections.Counter()
 
     def add(self, r: dict) -> None:
         kind = r["resourceType"]
@@ -121,6 +126,17 @@ class _Collector:
             self.type_regions[(tag["code"], kind)] += 1
         if r.get("meta", {}).get("lastUpdated"):
             self.dates.append(r["meta"]["lastUpdated"][:10])
+            if kind in ("HealthcareService", "Location"):
+                self.updated.setdefault(kind, []).append((r["meta"]["lastUpdated"], r["id"]))
+        if kind == "Organization" and "partOf" in r:
+            self.parent_of[r["id"]] = r["partOf"]["reference"].partition("/")[2]
+        if kind == "HealthcareService" and "providedBy" in r:
+            self.provider_of[r["id"]] = r["providedBy"]["reference"].partition("/")[2]
+        if kind == "HealthcareService" and r.get("identifier"):
+            self.hs_identifier_of[r["id"]] = r["identifier"][0]["value"]
+        if kind == "PractitionerRole":
+            for ref in r.get("healthcareService", ()):
+                self.roles_per_service[ref["reference"].partition("/")[2]] += 1
         getattr(self, f"_{kind}", lambda _r: None)(r)
 
     def _Organization(self, r: dict) -> None:
@@ -262,10 +278,45 @@ class _Collector:
         practitioner = next(iter(self.roles_of), None)
         if practitioner:
             facts["practitioner"] = {"id": practitioner, "identifier": self.idnps.get(practitioner),
-                                     "service": self.roles_of[practitioner]}
+                                     "service": self.roles_of[practitioner],
+                                     "service_id": self.roles_of[practitioner].partition("/")[2]}
         facts["task_statuses"] = dict(self.task_status.most_common())
+        if "ej" in facts:
+            facts["ej"]["services"] = sum(1 for org in self.provider_of.values() if facts["ej"]["id"] in self._above(org))
+        served = [(n, sid) for sid, n in self.roles_per_service.items() if sid in self.hs_identifier_of]
+        if served:
+            roles, sid = max(served, key=lambda item: (item[0], -list(self.hs_identifier_of).index(item[1])))
+            facts["service_roles"] = {"service_id": sid, "identifier": self.hs_identifier_of[sid], "roles": roles}
+        facts["delta"] = {kind: self._delta(stamps) for kind, stamps in sorted(self.updated.items()) if len(stamps) >= 4}
         self._search_facts(facts)
         return facts
+
+    def _above(self, org: str) -> list[str]:
+        """The Organization and every Organization above it (partOf), cycle-safe."""
+        chain = [org]
+        while chain[-1] in self.parent_of and self.parent_of[chain[-1]] not in chain:
+            chain.append(self.parent_of[chain[-1]])
+        return chain
+
+    @staticmethod
+    def _delta(stamps: list[tuple[str, str]]) -> dict:
+        """Two exact meta.lastUpdated instants, each held by one resource only (at about 1/2 and 3/4 of
+        the dates), with the counts on each side: a `_lastUpdated` boundary test (ge includes the
+        resource on the boundary, gt excludes it) and consecutive sync windows [instant, next_instant)."""
+        held = collections.Counter(stamp for stamp, _ in stamps)
+        ordered = sorted(stamps)
+
+        def unique_from(index: int) -> tuple[str, str]:
+            return next(s for s in ordered[index:] + ordered[:index] if held[s[0]] == 1)
+
+        (first, first_id), (second, second_id) = unique_from(len(ordered) // 2), unique_from(3 * len(ordered) // 4)
+        if second < first:
+            (first, first_id), (second, second_id) = (second, second_id), (first, first_id)
+        return {"instant": first, "id": first_id, "before": sum(1 for s, _ in stamps if s < first),
+                "on_or_after": sum(1 for s, _ in stamps if s >= first), "after": sum(1 for s, _ in stamps if s > first),
+                "next_instant": second, "next_id": second_id,
+                "between": sum(1 for s, _ in stamps if first <= s < second),
+                "from_next": sum(1 for s, _ in stamps if s >= second)}
 
     # -- search-criteria facts (ROR-SRV-038..054) ----------------------------------------------
     def _search_location(self, r: dict, capacities: list[dict]) -> None:

@@ -81,7 +81,7 @@ class ExportManager:
     """Kick-off, status, files and cancellation of export jobs."""
 
     def __init__(self, store: Store, directory: Path, *, lock: threading.Lock, matcher: Matcher,
-                 visible: Visible, file_size: int, min_seconds: float) -> None:
+                 visible: Visible, file_size: int, min_seconds: float, faults: frozenset[str] = frozenset()) -> None:
         self.store = store
         self.directory = directory
         self._lock = lock
@@ -89,6 +89,7 @@ class ExportManager:
         self._visible = visible
         self._file_size = file_size
         self._min_seconds = min_seconds
+        self._faults = faults  # export-associated-missing, export-typefilter-ignored, export-since-ignored
         self._jobs: dict[str, ExportJob] = {}
         self._jobs_lock = threading.Lock()
 
@@ -175,13 +176,13 @@ class ExportManager:
 
     def _selected(self, job: ExportJob, rtype: str) -> Iterator[dict]:
         allowed: set[str] | None = None
-        if rtype in job.filters:
+        if rtype in job.filters and "export-typefilter-ignored" not in self._faults:
             with self._lock:
                 allowed = set().union(*(self._matcher(rtype, query) for query in job.filters[rtype]))
         for resource in self.store.iter_type(rtype):
             if allowed is not None and resource["id"] not in allowed:
                 continue
-            if job.since is not None and _instant(resource["meta"]["lastUpdated"]) <= job.since:
+            if job.since is not None and "export-since-ignored" not in self._faults and _instant(resource["meta"]["lastUpdated"]) <= job.since:
                 continue
             if self._visible(resource, job.access):
                 yield resource
@@ -193,7 +194,7 @@ class ExportManager:
         for done, rtype in enumerate(job.types):
             job.progress = f"{100 * done // len(job.types)}% ({rtype})"
             exported[rtype] = list(self._selected(job, rtype))
-        if job.associated and "HealthcareService" in exported:
+        if job.associated and "HealthcareService" in exported and "export-associated-missing" not in self._faults:
             for rtype, resources in self._associated(exported["HealthcareService"], job).items():
                 known = {r["id"] for r in exported.get(rtype, [])}
                 exported.setdefault(rtype, []).extend(r for r in resources if r["id"] not in known)

@@ -18,6 +18,8 @@ from harness.refserver.outcome import FhirError
 UNKNOWN_ELEMENT = "rorHarnessUnknownElement"
 #: The code the `code-outside-valueset` fault writes: in no NOS value set.
 OUTSIDE_CODE = "ZZZ-hors-jeu-de-valeurs"
+#: What the `partof-dangling` fault puts before the parent's id: an id this server does not serve.
+INTERNAL_ID_PREFIX = "ror-interne-"
 
 
 class Renderer:
@@ -53,7 +55,7 @@ class Renderer:
 
     def resource(self, resource: dict) -> dict:
         """A resource as the server shows it (output faults applied to a copy)."""
-        if not self.faults & {"meta-lastupdated-missing", "unknown-element", "code-outside-valueset"}:
+        if not self.faults & {"meta-lastupdated-missing", "unknown-element", "code-outside-valueset", "partof-dangling"}:
             return resource
         shown = copy.deepcopy(resource)
         if "meta-lastupdated-missing" in self.faults:
@@ -66,6 +68,10 @@ class Renderer:
             codings = first.get("coding") if isinstance(first, dict) else None
             if codings:
                 codings[0]["code"] = OUTSIDE_CODE
+        part_of = shown.get("partOf") if shown.get("resourceType") == "Organization" else None
+        if "partof-dangling" in self.faults and isinstance(part_of, dict) and "/" in part_of.get("reference", ""):
+            kind, _, rid = part_of["reference"].rpartition("/")
+            part_of["reference"] = f"{kind}/{INTERNAL_ID_PREFIX}{rid}"
         return shown
 
 

@@ -36,6 +36,11 @@ NOT_IMPLEMENTED = {"_elements": "_elements is not implemented (draft in the IG: 
 #: The number-prefix-inclusive fault: strict comparisons read as inclusive ones.
 _INCLUSIVE = {"gt": "ge", "lt": "le"}
 _DAY = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(\d{4}-\d{2}-\d{2})(.*)$")
+#: Page size without _count under the `paging-default-size` fault (the IG says 200).
+FAULT_DEFAULT_PAGE_SIZE = 50
+#: Date prefixes rewritten by the boundary faults.
+_INCLUDE_BOUNDARY = {"gt": "ge", "lt": "le"}
+_EXCLUDE_BOUNDARY = {"ge": "gt", "le": "lt"}
 
 Visible = Callable[[dict, Access], bool]
 
@@ -54,6 +59,11 @@ def _shift_day(value: str) -> str:
             item = f"{match.group(1) or ''}{day.isoformat()}{match.group(3)}"
         shifted.append(item)
     return ",".join(shifted)
+
+
+def _swap_prefix(value: str, swaps: dict[str, str]) -> str:
+    """`gt2024-01-01` -> `ge2024-01-01` (the date boundary faults), each comma value."""
+    return ",".join(swaps[item[:2]] + item[2:] if item[:2] in swaps else item for item in value.split(","))
 
 
 def _strings(value: object) -> Iterator[str]:
@@ -144,8 +154,16 @@ class Searcher:
                 continue
             elif "includes-missing" in faults and base in ("_include", "_revinclude"):
                 continue
+            elif "include-iterate-ignored" in faults and base in ("_include", "_revinclude") and modifier == "iterate":
+                continue
+            elif "chain-above-ignored" in faults and ":above." in name:
+                name = name.replace(":above.", ".")
             elif "date-off-by-one" in faults and self._param_type(resource_type, name) == "date":
                 value = _shift_day(value)
+            elif "date-gt-includes-boundary" in faults and self._param_type(resource_type, name) == "date":
+                value = _swap_prefix(value, _INCLUDE_BOUNDARY)
+            elif "date-ge-excludes-boundary" in faults and self._param_type(resource_type, name) == "date":
+                value = _swap_prefix(value, _EXCLUDE_BOUNDARY)
             elif "string-exact-only" in faults and not modifier and self._param_type(resource_type, name) == "string":
                 name = f"{name}:exact"
             elif "exact-modifier-ignored" in faults and modifier == "exact":
@@ -154,7 +172,10 @@ class Searcher:
                 value = ",".join(_INCLUSIVE.get(v[:2], v[:2]) + v[2:] for v in value.split(","))
             out.append((name, value))
         if not any(_base(k) == "_count" for k, _ in out):
-            out.append(("_count", str(self.config.default_page_size)))
+            size = self.config.default_page_size
+            if "paging-default-size" in faults:
+                size = min(size, FAULT_DEFAULT_PAGE_SIZE)
+            out.append(("_count", str(size)))
         return out
 
     def _hidden(self, resource_type: str, access: Access) -> list[str]:
@@ -205,6 +226,8 @@ class Searcher:
             raise FhirError(400, "not-supported", "Prefer: handling=strict and the search has parameters this "
                                                   "server cannot apply", issues=details)
         matches = result.matches
+        if "no-match-404" in self.faults and result.total == 0:
+            raise FhirError(404, "not-found", f"no {resource_type} matches this search")
         if "string-case-sensitive" in self.faults:
             matches = [m for m in matches if self._case_sensitive_match(resource_type, params, m)]
         included = [r for r in result.included if self._visible(r, access)]
@@ -236,6 +259,11 @@ class Searcher:
         if "paging-duplicates" in self.faults and pages["next"]:
             sid, _, offset = pages["next"].rpartition("-")
             pages["next"] = f"{sid}-{int(offset) - 1}"
+        if "paging-skips" in self.faults and pages["next"]:
+            sid, _, offset = pages["next"].rpartition("-")
+            pages["next"] = f"{sid}-{int(offset) + 1}"
+        if "paging-previous-wrong" in self.faults and pages["previous"]:
+            pages["previous"] = asked
         if "paging-cyclic-next" in self.faults and pages["first"] and not pages["next"]:
             pages["next"] = pages["first"]
         for rel in ("first", "previous", "next"):
@@ -261,7 +289,8 @@ class Searcher:
                         "meta": {"lastUpdated": format_instant(datetime.now(timezone.utc))},
                         "type": "collection" if "bundle-type-collection" in faults else "searchset"}
         if "bundle-no-total" not in faults:
-            bundle["total"] = result.total + (1 if "paging-wrong-total" in faults else 0)
+            bundle["total"] = result.total + (1 if "paging-wrong-total" in faults else 0) + (
+                len(included) if "total-counts-includes" in faults else 0)
         bundle["link"] = self._links(result, resource_type, params, base_url)
         include_mode = "match" if "include-as-match" in faults else "include"
         entries = [self._entry(m, "match", base_url, result) for m in matches]

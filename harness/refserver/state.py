@@ -54,7 +54,8 @@ class ServerState:
         self.peers = PeerCertificates()
         self.exports = ExportManager(
             self.store, Path(f"{config.db}.export"), lock=self.work_lock, matcher=self.searcher.ids,
-            visible=self.visible, file_size=config.export_file_size, min_seconds=config.export_min_seconds)
+            visible=self.visible, file_size=config.export_file_size, min_seconds=config.export_min_seconds,
+            faults=self.faults)
         self._capability: dict[str, dict] = {}
 
     def visible(self, resource: dict, access: Access) -> bool:
