@@ -93,6 +93,13 @@ def test_a_broken_manifest_or_file():
     assert [f.check for f in found] == ["export.files"] and "404" in found[0].actual
 
 
+def test_a_file_on_another_origin_is_not_fetched_nor_failed():
+    flow = Flow({"HealthcareService": [HS]})
+    flow.manifest["output"].append({"type": "Location", "url": "https://storage.elsewhere.test/Location.ndjson"})
+    found, _ = run(flow, {})
+    assert [f.check for f in found] == ["export.files"] and found[0].inconclusive
+
+
 def test_an_export_that_never_finishes_is_inconclusive(monkeypatch):
     monkeypatch.setattr(export_check, "MIN_WAIT", 0.0)
     found, _ = run(Flow({}, busy=10**6), {"budget": {"seconds": 0.05, "polls": 5}})
