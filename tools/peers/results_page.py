@@ -52,6 +52,8 @@ def render(peer: str, record: dict, summary: dict, verdicts: dict, about: str) -
              f"| outcomes | {counts['total']} scenarios: {counts['passed']} passed, {counts['failed']} failed, "
              f"{counts['skipped']} skipped (pre-flight), {counts['inconclusive']} inconclusive |",
              f"| PLATINES score | {summary.get('score')}/100 |", ""]
+    if record.get("note"):
+        lines += [f"**About this run**: {record['note']}", ""]
     failed = [s for s in scenarios if s["outcome"] in ("failed", "inconclusive")]
     unexplained = [s["id"] for s in failed if s["id"] not in verdicts]
     harness_wrong = [s["id"] for s in failed if verdicts.get(s["id"], {}).get("kind") == "harness"]
