@@ -33,6 +33,7 @@ PINNED = {
         "ROR-SRV-020": "failed",   # no auth configured
         "ROR-SRV-035": "skipped",  # Location:address-postalcode not declared (pre-flight)
         "ROR-SRV-031": "skipped",  # ROR custom parameter HealthcareService:characteristic not declared
+        "ROR-SRV-007": "failed",   # its CapabilityStatement declares none of the ROR parameters
     },
     "medplum": {
         "ROR-SRV-032": "failed",   # string search means "contains", not accent-insensitive
@@ -43,6 +44,7 @@ PINNED = {
         "ROR-SRV-010": "passed",
         "ROR-SRV-021": "failed",   # no Ror-* header policy
         "ROR-SRV-037": "skipped",  # near-insee-code (special) not declared: pre-flight
+        "ROR-SRV-046": "failed",   # name:exact ignored
     },
 }
 
