@@ -56,12 +56,17 @@ def render(peer: str, record: dict, summary: dict, verdicts: dict, about: str) -
         lines += [f"**About this run**: {record['note']}", ""]
     failed = [s for s in scenarios if s["outcome"] in ("failed", "inconclusive")]
     unexplained = [s["id"] for s in failed if s["id"] not in verdicts]
-    harness_wrong = [s["id"] for s in failed if verdicts.get(s["id"], {}).get("kind") == "harness"]
+    harness_wrong = [s["id"] for s in failed
+                     if verdicts.get(s["id"], {}).get("kind") == "harness" and s["outcome"] == "failed"]
+    harness_unsure = [s["id"] for s in failed
+                      if verdicts.get(s["id"], {}).get("kind") == "harness" and s["outcome"] == "inconclusive"]
     lines += ["## Verdict", "",
               f"- failures explained as the peer's deviations: "
               f"{sum(1 for s in failed if verdicts.get(s['id'], {}).get('kind') in ('deviation', 'environment'))}"
               f" of {len(failed)}",
               f"- failures where the harness is wrong (false failures): {', '.join(harness_wrong) or 'none'}",
+              f"- inconclusive because of the harness's limits (not counted against the peer): "
+              f"{', '.join(harness_unsure) or 'none'}",
               f"- failures not analysed yet: {', '.join(unexplained) or 'none'}", "",
               "## Every scenario", "",
               "| scenario | priority | outcome | why (for what does not pass) |", "|---|---|---|---|"]
