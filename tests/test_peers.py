@@ -18,8 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools" / "peers"))
 
-import results_page  # noqa: E402
-import run_peer  # noqa: E402
+import results_page
+import run_peer
 
 #: scenario id -> expected outcome, per peer. Only scenarios whose verdict is understood
 #: (docs/peers/<peer>.md) are pinned; the catalogue grows, so unknown ids are not required.

