@@ -119,3 +119,14 @@ def test_profile_has_no_auth(tmp_path):
     path = run_peer.write_profile(tmp_path / "t.yaml", "http://127.0.0.1:1/fhir", "x", {"a": 1})
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert "auth" not in data and data["facts"] == {"a": 1}
+
+
+def test_unavailable_peer_is_reported_not_run(tmp_path, monkeypatch):
+    def refuse(self):
+        raise run_peer.PeerUnavailable("npm ci failed (exit 1): registry unreachable")
+
+    monkeypatch.setattr(run_peer.PEER_CLASSES["sekmet-fhir"], "install", refuse)
+    record = run_peer.run("sekmet-fhir", "small", 0, tmp_path)
+    assert record["status"] == "unavailable" and record["exit_code"] == run_peer.EXIT_UNAVAILABLE
+    assert "registry unreachable" in record["reason"]
+    assert not (tmp_path / "summary.json").exists()
