@@ -104,3 +104,19 @@ def test_an_export_that_never_finishes_is_inconclusive(monkeypatch):
     monkeypatch.setattr(export_check, "MIN_WAIT", 0.0)
     found, _ = run(Flow({}, busy=10**6), {"budget": {"seconds": 0.05, "polls": 5}})
     assert [f.check for f in found] == ["export.poll"] and found[0].inconclusive
+
+
+def test_a_file_cut_at_the_body_limit_is_inconclusive_not_failed():
+    """Found on a real peer (sekmet-fhir, medium dataset): a 20 MiB NDJSON file cut by the client's
+    body limit read as 'not JSON' and missing resources. It is the harness's limit, not a fault."""
+    class Cut(Flow):
+        def fetch(self, url: str) -> Fetched:
+            fetched = super().fetch(url)
+            if "/files/" in url:
+                fetched.response.truncated = True
+            return fetched
+
+    found, _ = run(Cut({"HealthcareService": [HS]}), {})
+    files = [f for f in found if f.check == "export.files"]
+    assert files and all(f.inconclusive for f in files)
+    assert "max_body_bytes" in files[0].message_fr

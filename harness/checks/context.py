@@ -41,8 +41,9 @@ class Response:
     """
 
     def __init__(self, status: int, headers: Mapping[str, str], text: str | None, json: Any = None,
-                 json_error: str | None = None) -> None:
+                 json_error: str | None = None, truncated: bool = False) -> None:
         self.status = status
+        self.truncated = truncated  # the body was cut at the client's size limit: judge what is there only
         self.headers = {k.lower(): v for k, v in headers.items()}
         self.text = text
         self._json = json
@@ -52,7 +53,7 @@ class Response:
     def of(cls, result: HttpResult) -> Response | None:
         if result.status is None:
             return None
-        return cls(result.status, result.headers, result.text, result.json, result.json_error)
+        return cls(result.status, result.headers, result.text, result.json, result.json_error, result.truncated)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -109,6 +109,11 @@ def _download(ctx: StepContext, outputs: list[dict]) -> tuple[dict[str, dict], C
             got = fetched.error if answer is None else str(answer.status)
             findings.append(Finding("export.files", "200", got, f"le fichier {item['url']} ne se télécharge pas ({got})"))
             continue
+        if answer.truncated:  # the client stopped reading at its body limit: a harness limit, not a fault
+            findings.append(Finding("export.files", "le fichier complet", "fichier tronqué à la limite du banc",
+                                    f"le fichier {item['url']} dépasse la taille maximale lue par le banc "
+                                    "(max_body_bytes du profil de cible) : non vérifié", inconclusive=True))
+            continue
         for number, line in enumerate((answer.text or "").splitlines(), 1):
             if not line.strip():
                 continue
