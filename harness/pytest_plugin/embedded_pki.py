@@ -26,34 +26,37 @@ class EmbeddedPki:
     client_key: Path
 
 
-def make_pki(folder: Path) -> EmbeddedPki:
-    """Write the CA, server and client certificates (EC P-256, two days) under `folder`."""
+def issue_certificate(subject: str, key, issuer, issuer_key, *, ca: bool, usage=None):
+    """An X.509 certificate valid two days, signed by `issuer_key` (self-signed when `issuer` is
+    None); a server certificate names localhost and 127.0.0.1. Shared with the tests' own PKI."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    def name(common_name: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
+    subject_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(subject_name).issuer_name(issuer or subject_name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    if usage == ExtendedKeyUsageOID.SERVER_AUTH:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
 
-    def issue(subject: str, key, issuer: x509.Name, issuer_key, *, ca: bool, usage=None) -> x509.Certificate:
-        builder = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(issuer)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if usage is not None:
-            builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        if usage == ExtendedKeyUsageOID.SERVER_AUTH:
-            builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        return builder.sign(issuer_key, hashes.SHA256())
+
+def make_pki(folder: Path) -> EmbeddedPki:
+    """Write the CA, server and client certificates (EC P-256, two days) under `folder`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID
 
     ca_key, server_key, client_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
-    ca = issue("ror-harness embedded CA", ca_key, name("ror-harness embedded CA"), ca_key, ca=True)
-    server = issue("127.0.0.1", server_key, ca.subject, ca_key, ca=False, usage=ExtendedKeyUsageOID.SERVER_AUTH)
-    client = issue(CLIENT_CN, client_key, ca.subject, ca_key, ca=False, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+    ca = issue_certificate("ror-harness embedded CA", ca_key, None, ca_key, ca=True)
+    server = issue_certificate("127.0.0.1", server_key, ca.subject, ca_key, ca=False, usage=ExtendedKeyUsageOID.SERVER_AUTH)
+    client = issue_certificate(CLIENT_CN, client_key, ca.subject, ca_key, ca=False, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
     pki = EmbeddedPki(folder / "ca.pem", folder / "server.pem", folder / "server.key", folder / "client.pem",
                       folder / "client.key")
     for path, cert in ((pki.ca_cert, ca), (pki.server_cert, server), (pki.client_cert, client)):
