@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from harness.fhir.packages import PackageSet
 
 # The corrections table is data (IG defects and their argued reading), not server logic.
-from harness.fhir.search_corrections import CORRECTIONS, RENAMES, capability_names
+from harness.fhir.search_corrections import RENAMES, capability_names, correction_for
 
 ROR_PACKAGE = "ans.fhir.fr.ror"
 CORE_PACKAGE = "hl7.fhir.r4.core"
@@ -57,7 +57,7 @@ class SearchParameters:
         name = RENAMES[url][0] if url in RENAMES else names.get(url) or sp.get("code")
         if not name:
             return
-        correction = CORRECTIONS.get(url)
+        correction = correction_for(sp)
         expression = correction.expression if correction else sp.get("expression")
         note = correction.reason if correction else ""
         for base in sp.get("base", ()):

@@ -6,6 +6,7 @@ where the reference departs from the published JSON must be visible and argued.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ class Correction:
 
     expression: str | None
     reason: str
+    strict_only: bool = False  # changes nothing for a lenient engine (fhirpathpy), only for strict ones
 
 
 def _capacity(sub: str) -> Correction:
@@ -105,3 +107,21 @@ def capability_names(packages: "PackageSet") -> dict[str, str]:
                 if param.get("definition"):
                     names.setdefault(param["definition"].partition("|")[0], param["name"])
     return names
+
+
+_AS_FUNCTION = re.compile(r"\.as\((\w+)\)")
+SINGLETON_REASON = ("published `.value.as(X)` on an extension that repeats (several capacities, prices, zones ... "
+                    "per resource): FHIRPath's `as()` requires a single item, so a strict engine answers an error "
+                    "(Medplum: 400 \"Expected singleton\"); `ofType(X)` is the same filter on any number of items")
+
+
+def correction_for(sp: dict) -> Correction | None:
+    """What runs for this published SearchParameter: its entry in CORRECTIONS, else, for a ROR
+    parameter using the `as()` function, the same expression with `ofType()` (see SINGLETON_REASON)."""
+    url = sp.get("url", "")
+    if url in CORRECTIONS:
+        return CORRECTIONS[url]
+    expression = sp.get("expression") or ""
+    if url.startswith(SP) and _AS_FUNCTION.search(expression):
+        return Correction(_AS_FUNCTION.sub(r".ofType(\1)", expression), SINGLETON_REASON, strict_only=True)
+    return None

@@ -30,7 +30,7 @@ def ror_search_parameters() -> dict:
         if resource.get("resourceType") != "SearchParameter":
             continue
         url = resource.get("url", "")
-        fixed = sc.CORRECTIONS.get(url)
+        fixed = sc.correction_for(resource)
         if fixed is not None:
             if fixed.expression is None:
                 continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.fhir.packages import PackageSet
-from harness.fhir.search_corrections import CORRECTIONS, RENAMES, capability_names
+from harness.fhir.search_corrections import RENAMES, capability_names, correction_for
 
 #: The resource types the ROR API serves (IG profiles), indexed and searchable.
 RESOURCE_TYPES = ("Organization", "HealthcareService", "Location", "Practitioner", "PractitionerRole",
@@ -74,7 +74,7 @@ class Registry:
         url = sp["url"]
         name = RENAMES.get(url, (names.get(url) or sp["code"],))[0]
         expression = sp.get("expression")
-        correction = CORRECTIONS.get(url)
+        correction = correction_for(sp)
         for base in sp.get("base", []):
             targets = [base] if base not in ("Resource", "DomainResource") else list(self.resource_types)
             for rtype in targets:
@@ -92,7 +92,8 @@ class Registry:
                     name=name, resource_type=rtype, type=sp["type"],
                     expression=correction.expression if correction else expression, url=url,
                     published_expression=expression, targets=tuple(sp.get("target", ())),
-                    correction=(correction.reason if correction else RENAMES.get(url, (None, None))[1]))
+                    correction="; ".join(r for r in (RENAMES.get(url, (None, None))[1],
+                                                         correction.reason if correction else None) if r) or None)
 
     def get(self, resource_type: str, name: str) -> SearchParam | None:
         return self._params.get(resource_type, {}).get(name)
