@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
-
 from harness.mock.recorder import Recorder
-from harness.refserver.app import create_app
 from harness.refserver.config import DEFAULT_CLIENTS, ServerConfig
-from harness.refserver.runner import START_TIMEOUT_SECONDS, prepare, uvicorn_config
+from harness.refserver.runner import run_in_thread
 
 
 class MockServer:
@@ -23,33 +18,30 @@ class MockServer:
     def __init__(self, config: ServerConfig | None = None, dataset: str = "small", seed: int = 0) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="ror-harness-mock-"))
         config = config or ServerConfig(db=self._folder / "ror.db", dataset=dataset, seed=seed)
-        self.config, sock = prepare(config)
-        app = create_app(self.config)
-        self.state = app.state.server
-        self.recorder = Recorder(app)
-        self._server = uvicorn.Server(uvicorn_config(self.recorder, self.config, self.state))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="ror-mock", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the mock ROR server did not start")
-            time.sleep(0.01)
+        recorders: list[Recorder] = []
+
+        def record(app: object) -> Recorder:
+            recorders.append(Recorder(app))
+            return recorders[0]
+
+        try:
+            self._running = run_in_thread(config, wrap=record)
+        except RuntimeError:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise
+        self.recorder = recorders[0]
+        self.config, self.state = self._running.config, self._running.state
         client = DEFAULT_CLIENTS[0]
         self.client_id, self.client_secret = client.client_id, client.secret or ""
 
     @property
     def base_url(self) -> str:
-        assert self.config.base_url is not None
-        return self.config.base_url
+        return self._running.base_url
 
     @property
     def token_url(self) -> str:
-        return f"{self.base_url}/token"
+        return self._running.token_url
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=30)
-        self.state.close()
+        self._running.stop()
         shutil.rmtree(self._folder, ignore_errors=True)

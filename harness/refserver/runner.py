@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,12 +82,16 @@ class RunningServer:
         self.state.close()
 
 
-def run_in_thread(config: ServerConfig) -> RunningServer:
-    """Start a server on a free loopback port (unless config names one) and wait until it listens."""
+def run_in_thread(config: ServerConfig, *, wrap: Callable[[Any], Any] | None = None) -> RunningServer:
+    """Start a server on a free loopback port (unless config names one) and wait until it listens.
+
+    `wrap` puts an ASGI middleware in front of the app (the consumer mode's recorder).
+    """
     config, sock = prepare(config)
     app = create_app(config)
     state: ServerState = app.state.server
-    server = uvicorn.Server(uvicorn_config(app, config, state))
+    served = wrap(app) if wrap is not None else app
+    server = uvicorn.Server(uvicorn_config(served, config, state))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="ror-refserver", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
