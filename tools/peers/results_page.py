@@ -103,9 +103,17 @@ def write_page(peer: str, record: dict, summary: dict, out: Path | None = None) 
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python tools/peers/results_page.py PEER REPORT_DIR (the --report-dir of a run_peer.py run)",
+              file=sys.stderr)
+        return 2
     peer, report_dir = argv[0], Path(argv[1])
-    record = json.loads((report_dir / "peer-run.json").read_text(encoding="utf-8"))
-    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    try:
+        record = json.loads((report_dir / "peer-run.json").read_text(encoding="utf-8"))
+        summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"results_page: {report_dir}: not the report folder of a run_peer.py run ({exc})", file=sys.stderr)
+        return 2
     print(write_page(peer, record, summary))
     return 0
 
