@@ -13,6 +13,7 @@ from typing import Any
 from harness.fhir.fhirpath import NotEvaluable, default_engine
 from harness.scenario import templates
 from harness.scenario.errors import Problem
+from harness.scenario.steps import duplicate_step_names
 from harness.scenario.yamlsource import Document
 
 
@@ -57,13 +58,9 @@ def _constraint_strings(value: Any) -> list[str]:
 def semantic_problems(doc: Document) -> list[Problem]:
     """What the schema cannot say: unique step names, variables (facts only), regexes, FHIRPath."""
     data = doc.data
-    problems: list[Problem] = []
-    names: dict[str, int] = {}
+    problems: list[Problem] = duplicate_step_names(doc)
     for i, step in enumerate(data["steps"]):
         where = ("steps", i)
-        if step["name"] in names:
-            problems.append(doc.problem((*where, "name"), f"step name used twice (first on line {names[step['name']]})"))
-        names.setdefault(step["name"], doc.line_of((*where, "name")))
         match = step["expect_request"]
         for part in ("query", "headers"):
             for key, value in (match.get(part) or {}).items():

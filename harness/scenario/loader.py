@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from harness.checks import registry
 from harness.fhir.fhirpath import NotEvaluable, default_engine
 from harness.scenario import consumer, templates
+from harness.scenario.steps import duplicate_step_names
 from harness.scenario.errors import FileError, Problem
 from harness.scenario.model import Check, Proof, Request, Requires, Save, Scenario, Step
 from harness.scenario.yamlsource import Document, read
@@ -138,12 +139,9 @@ def _semantic_problems(doc: Document, path: Path) -> list[Problem]:
         return problems + consumer.semantic_problems(doc)
     problems += _proof_problems(doc, data)
     saved: set[str] = set()
-    names: dict[str, int] = {}
+    problems += duplicate_step_names(doc)
     for i, step in enumerate(data["steps"]):
         where = ("steps", i)
-        if step["name"] in names:
-            problems.append(doc.problem((*where, "name"), f"step name used twice (first on line {names[step['name']]})"))
-        names.setdefault(step["name"], doc.line_of((*where, "name")))
         problems += _request_problems(doc, step["request"], (*where, "request"), path)
         for at, text in _strings({k: v for k, v in step.items() if k != "save"}, where):
             problems += _variable_problems(doc, at, text, saved)
