@@ -497,7 +497,3 @@ class Validator:
                 run.add(make_issue("invariant-failed", c.severity if c.severity in ("error", "warning", "information") else "error",
                                    path, source=source, key=c.key, human=c.human))
 
-
-def validate(resource: dict, profile: str | None = None, *, ig: str | None = None) -> ValidationResult:
-    """One-off convenience: build a Validator and validate one resource (slow; reuse a Validator)."""
-    return Validator(ig).validate(resource, profile)
