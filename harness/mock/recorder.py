@@ -22,9 +22,14 @@ NEW_CODE = {"system": "https://mos.esante.gouv.fr/NOS/TRE_R210-ActeSpecifique/FH
             "code": "RORH-NOUVEAU", "display": "Code apparu après la version connue du jeu de valeurs"}
 
 
+#: OperationOutcome issue.code of an imposed error, by status, when the scenario names none.
+DEFAULT_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 429: "throttled"}
+
+
 @dataclass(frozen=True)
 class Trouble:
-    """A misbehaviour on the first `times` requests whose path starts with `path` (not /token)."""
+    """A misbehaviour on requests whose path starts with `path` (and of `method`, when given; never
+    /token): the first `after` go through, the next `times` get it."""
 
     status: int = 503
     retry_after: int | None = None
@@ -32,6 +37,23 @@ class Trouble:
     path: str = "/"
     diagnostics: str = "erreur simulée par le banc"
     delay_s: float = 0.0
+    method: str | None = None
+    after: int = 0
+    code: str | None = None
+    expression: str | None = None
+
+    def outcome(self) -> dict:
+        issue = {"severity": "error", "code": self.code or DEFAULT_ISSUE_CODES.get(self.status, "exception"),
+                 "diagnostics": self.diagnostics}
+        if self.expression:
+            issue["expression"] = [self.expression]
+        return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        extra = [(b"retry-after", str(self.retry_after).encode())] if self.retry_after is not None else []
+        if self.status == 401:  # RFC 6750 challenge: the token is no longer accepted
+            extra.append((b"www-authenticate", b'Bearer error="invalid_token"'))
+        return extra
 
 
 @dataclass(frozen=True)
@@ -146,19 +168,18 @@ class Recorder:
         if call.path == "/token":
             return None
         for i, trouble in enumerate(behaviour.troubles):
-            if call.path.startswith(trouble.path) and self._used.get(i, 0) < trouble.times:
-                self._used[i] = self._used.get(i, 0) + 1
+            if not call.path.startswith(trouble.path) or trouble.method not in (None, call.method):
+                continue
+            seen = self._used.get(i, 0)
+            self._used[i] = seen + 1
+            if trouble.after <= seen < trouble.after + trouble.times:
                 return trouble
         return None
 
     async def _refuse(self, call: Call, trouble: Trouble, send: Any) -> None:
-        outcome = {"resourceType": "OperationOutcome", "issue": [{
-            "severity": "error", "code": "throttled" if trouble.status == 429 else "exception",
-            "diagnostics": trouble.diagnostics}]}
-        out = json.dumps(outcome, ensure_ascii=False).encode()
-        headers = [(b"content-type", b"application/fhir+json"), (b"content-length", str(len(out)).encode())]
-        if trouble.retry_after is not None:
-            headers.append((b"retry-after", str(trouble.retry_after).encode()))
+        out = json.dumps(trouble.outcome(), ensure_ascii=False).encode()
+        headers = [(b"content-type", b"application/fhir+json"), (b"content-length", str(len(out)).encode()),
+                   *trouble.headers()]
         call.status, call.response_body, call.finished = trouble.status, out, time.monotonic()
         call.response_headers = {k.decode(): v.decode() for k, v in headers}
         call.misbehaviour = f"réponse {trouble.status} imposée" + (
