@@ -2,7 +2,11 @@
 consumer scenario passes with the example consumer and fails with the faulty variant it names."""
 from __future__ import annotations
 
+import json
+import os
+import shlex
 import ssl
+import subprocess
 import sys
 from pathlib import Path
 
@@ -89,3 +93,46 @@ def test_consumer_scenario_problems_are_located(tmp_path):
         load(path)
     text = str(err.value)
     assert "consumer" in text and "expect_request" in text
+
+
+def _cli(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--role", "consumer", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _exports(path: str) -> dict[str, str]:
+    return {k: v for k, _, v in (shlex.split(line)[1].partition("=") for line in Path(path).read_text().splitlines())}
+
+
+def test_interactive_mode_judges_an_application_run_by_hand(tmp_path):
+    run = _cli("--interactive", "--consumer-wait", "60", "--scenario", "ROR-CNS-005", "--json", str(tmp_path / "s.json"))
+    shown = []
+    for line in run.stderr:  # the instructions, then the file holding the variables
+        shown.append(line)
+        if "source " in line:
+            break
+    env_file = shown[-1].split("source ", 1)[1].strip()
+    env = _exports(env_file)
+    assert os.stat(env_file).st_mode & 0o077 == 0 and env["ROR_TASK"] == "extract"
+    assert env["ROR_CLIENT_SECRET"] not in "".join(shown)  # the secret stays in the file
+    person = subprocess.run([sys.executable, str(EXAMPLE)], env={**os.environ, **env}, capture_output=True, text=True,
+                            timeout=60)
+    assert person.returncode == 0, person.stderr
+    out, _ = run.communicate(timeout=120)
+    assert run.returncode == 0 and "1 passed" in out, out
+    summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    assert summary["run"]["target"] == "application pilotée à la main (mode interactif)"
+
+
+def test_interactive_mode_without_requests_fails_in_bounded_time():
+    run = _cli("--interactive", "--consumer-wait", "1", "--scenario", "ROR-CNS-005")
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 1 and "aucune requête reçue en 1 s" in out, out + err
+
+
+def test_consumer_scenarios_are_skipped_when_no_consumer_is_named(tmp_path):
+    from harness.mock.session import NO_CONSUMER
+    from harness.pytest_plugin.execute import skip_scenario
+
+    result = skip_scenario(SCENARIOS[0], NO_CONSUMER, EventHub())
+    assert result.outcome is Outcome.SKIPPED and "--consumer-cmd" in result.reason

@@ -35,6 +35,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--client-key", metavar="PEM", help="private key of the client certificate")
     run.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to trust for the target")
     run.add_argument("--ig", help="IG package to validate against (default: ROR 0.7.0)")
+    consumer = run.add_argument_group("consumer scenarios (ror-harness plays the ROR)")
+    how = consumer.add_mutually_exclusive_group()
+    how.add_argument("--consumer-cmd", metavar="CMD", help="command running the consumer under test, once per "
+                     "scenario; {base_url} is replaced, instructions come in ROR_* variables (default without "
+                     "--target: the example consumer of the repository)")
+    how.add_argument("--interactive", action="store_true", help="print each scenario's instructions and wait for "
+                     "the requests of an application run by hand")
+    consumer.add_argument("--consumer-wait", type=float, default=300.0, metavar="S",
+                          help="interactive mode: seconds to wait for the first request of a scenario (default 300)")
     run.set_defaults(func=run_command)
     lst = sub.add_parser("list", help="list the conformance scenarios")
     _selection(lst)
@@ -111,7 +120,9 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     with tempfile.TemporaryDirectory(prefix="ror-harness-run-") as temp:
         embedded = None
-        if profile is None:
+        if args.role == "consumer":  # only the mock is needed: no server to test
+            target_options = _target_options(args) + _consumer_options(args, example=profile is None)
+        elif profile is None:
             from harness.pytest_plugin.embedded import EmbeddedTarget
 
             try:
@@ -120,6 +131,7 @@ def run_command(args: argparse.Namespace) -> int:
                 print(f"ror-harness run: the embedded reference server did not start: {exc}", file=sys.stderr)
                 return EXIT_UNREACHABLE
             target_options = ["--ror-target-config", str(embedded.write_profile(Path(temp) / "embedded-target.yaml"))]
+            target_options += _consumer_options(args, example=True)
         else:
             from harness.http import preflight
 
@@ -127,7 +139,7 @@ def run_command(args: argparse.Namespace) -> int:
             if problem:
                 print(f"ror-harness run: {problem}", file=sys.stderr)
                 return EXIT_UNREACHABLE
-            target_options = _target_options(args)
+            target_options = _target_options(args) + _consumer_options(args, example=False)
         try:
             return _pytest(args, scenarios, folders, target_options, Path(temp))
         finally:
@@ -143,6 +155,15 @@ def _target_options(args: argparse.Namespace) -> list[str]:
         if value:
             options += [flag, str(Path(value).resolve()) if flag != "--ror-target" else value]
     return options
+
+
+def _consumer_options(args: argparse.Namespace, example: bool) -> list[str]:
+    """Who plays the consumer: the named command, a person, or (no target of one's own) the example."""
+    if args.interactive:
+        return ["--ror-consumer-interactive", "--ror-consumer-wait", str(args.consumer_wait)]
+    if args.consumer_cmd:
+        return ["--ror-consumer-cmd", args.consumer_cmd]
+    return ["--ror-consumer-example"] if example else []
 
 
 def _pytest(args: argparse.Namespace, scenarios: list, folders: list[Path], target_options: list[str], temp: Path) -> int:
@@ -162,6 +183,7 @@ def _pytest(args: argparse.Namespace, scenarios: list, folders: list[Path], targ
     options += ["--ror-junit", str(junit_file)] if junit_file else []
     options += ["--alluredir", str(report_dir / "allure-results"), "--clean-alluredir"] if report_dir else []
     options += ["--ror-ig", args.ig] if args.ig else []
+    options += ["--ror-role", args.role] if args.role else []
     options += ["-k", args.k] if args.k else []
     ordered = sorted(scenarios, key=lambda s: s.id)  # reports list scenarios in id order
     code = int(pytest.main([*options, *(str(s.path) for s in ordered)]))

@@ -51,6 +51,18 @@ def run_scenario(scenario: Scenario, run: RunContext, hub: EventHub) -> Scenario
                              scenario.source, scenario.requirements))
     started = time.monotonic()
     outcome, reason, failures, exchanges = _run(scenario, run, hub)
+    return _finished(scenario, hub, started, outcome, reason, failures, exchanges)
+
+
+def skip_scenario(scenario: Scenario, reason: str, hub: EventHub) -> ScenarioResult:
+    """A scenario that cannot be played in this run (French reason), reported as such."""
+    hub.emit(ScenarioStarted(scenario.id, scenario.title, scenario.priority, scenario.role, scenario.area,
+                             scenario.source, scenario.requirements))
+    return _finished(scenario, hub, time.monotonic(), Outcome.SKIPPED, reason, [], [])
+
+
+def _finished(scenario: Scenario, hub: EventHub, started: float, outcome: Outcome, reason: str,
+              failures: list[CheckFailure], exchanges: list[Exchange]) -> ScenarioResult:
     result = ScenarioResult(
         id=scenario.id, title=scenario.title, priority=scenario.priority, role=scenario.role, outcome=outcome,
         duration_s=time.monotonic() - started, source=scenario.source, requirements=list(scenario.requirements),
@@ -60,9 +72,6 @@ def run_scenario(scenario: Scenario, run: RunContext, hub: EventHub) -> Scenario
 
 
 def _run(scenario: Scenario, run: RunContext, hub: EventHub) -> tuple[Outcome, str, list[CheckFailure], list[Exchange]]:
-    if scenario.role != "server":
-        reason = "scénario consommateur : le banc ne joue pas encore le rôle du ROR pour tester un consommateur"
-        return Outcome.SKIPPED, reason, [], []
     why = unmet(scenario.requires, run.facts, run.capability, run.profile.has)
     if why:
         return Outcome.SKIPPED, why, [], []

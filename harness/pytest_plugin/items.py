@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.outcomes import Outcome, ScenarioResult
-from harness.pytest_plugin.execute import run_scenario
+from harness.mock.session import NO_CONSUMER
+from harness.pytest_plugin.execute import run_scenario, skip_scenario
 from harness.report.wording import verdict_text
 from harness.scenario import FileError, Problem, Scenario, load
 
@@ -67,7 +68,12 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         run: RorRun = self.config.pluginmanager.get_plugin("ror-harness-run")
-        self.result = run_scenario(self.scenario, run.context(), run.item_hub)
+        if self.scenario.role == "consumer":
+            consumer = run.consumer()
+            self.result = consumer.run(self.scenario, run.item_hub) if consumer else \
+                skip_scenario(self.scenario, NO_CONSUMER, run.item_hub)
+        else:
+            self.result = run_scenario(self.scenario, run.context(), run.item_hub)
         if self.result.outcome is Outcome.FAILED:
             raise ScenarioFailed(self.result)
         if self.result.outcome is Outcome.SKIPPED:

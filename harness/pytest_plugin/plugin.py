@@ -12,7 +12,9 @@ test report carries (serialize.py). The exit status is the harness's: 0 / 1 (gat
 """
 from __future__ import annotations
 
+import contextlib
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ from harness.outcomes import Outcome, ScenarioResult, platines_score
 from harness.report.events import EventHub, RunFinished, RunStarted, ScenarioFinished
 
 if TYPE_CHECKING:  # the engine is imported only once a scenario file is collected
+    from harness.mock.session import ConsumerRun
     from harness.pytest_plugin.items import ScenarioFile
     from harness.pytest_plugin.session import RunContext
     from harness.scenario.target import TargetProfile
@@ -51,6 +54,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ror-client-key", metavar="PEM", help="private key of the client certificate")
     group.addoption("--ror-ca-bundle", metavar="PEM", help="CA certificates to trust for the target")
     group.addoption("--ror-ig", metavar="IG", help="IG package to validate against (default: ROR 0.7.0)")
+    group.addoption("--ror-consumer-cmd", metavar="CMD", help="consumer scenarios: the command that runs the "
+                    "consumer under test, once per scenario ({base_url} is replaced; instructions in ROR_* variables)")
+    group.addoption("--ror-consumer-interactive", action="store_true",
+                    help="consumer scenarios: print what to do and wait for the requests of an application run by hand")
+    group.addoption("--ror-consumer-wait", type=float, default=300.0, metavar="S",
+                    help="interactive mode: seconds to wait for the first request of each scenario (default 300)")
+    group.addoption("--ror-consumer-example", action="store_true",
+                    help="consumer scenarios: drive the example consumer of the repository (the default without a target)")
     parser.addini("ror_scenario_dirs", "folders of ROR scenario files", type="paths", default=[])
 
 
@@ -92,12 +103,18 @@ class RorRun:
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._clock = time.monotonic()
         self._context: RunContext | None = None
+        self._consumer: ConsumerRun | None = None
+        self._consumer_folder: tempfile.TemporaryDirectory | None = None
         self._embedded = None
         self._run_started = False
         try:
             self.fail_on = fail_on(config.getoption("ror_fail_on"))
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
+        if config.getoption("ror_consumer_interactive") and config.getoption("numprocesses", None):
+            raise pytest.UsageError("--ror-consumer-interactive talks to one person: run it without -n (pytest-xdist)")
+        if config.getoption("ror_consumer_interactive") and config.getoption("ror_consumer_cmd"):
+            raise pytest.UsageError("--ror-consumer-cmd and --ror-consumer-interactive: choose one")
         self._add_item_handlers()
 
     # -- outputs ---------------------------------------------------------------------------
@@ -130,7 +147,49 @@ class RorRun:
 
     def target_label(self) -> str:
         profile = self.profile()
-        return profile.name if profile else "serveur de référence embarqué (jeu small)"
+        label = profile.name if profile else "serveur de référence embarqué (jeu small)"
+        if self.config.getoption("ror_role") == "consumer":
+            label = self.consumer_label()
+        elif self.config.getoption("ror_role") is None and self.consumer_label() != "aucun":
+            label += f" ; consommateur testé : {self.consumer_label()}"
+        return label
+
+    def consumer_label(self) -> str:
+        """Who plays the consumer, from the options alone (the controller under xdist starts no mock)."""
+        option = self.config.getoption
+        if option("ror_consumer_interactive"):
+            return "application pilotée à la main (mode interactif)"
+        if option("ror_consumer_cmd"):
+            return f"commande « {option('ror_consumer_cmd')} »"
+        if self._uses_example_consumer():
+            return "consommateur d'exemple (examples/consumer/ror_consumer.py)"
+        return "aucun"
+
+    def _uses_example_consumer(self) -> bool:
+        return bool(self.config.getoption("ror_consumer_example") or not self.explicit_target())
+
+    def consumer(self) -> ConsumerRun | None:
+        """The consumer side of this process, built on first use (None: no consumer named, the
+        consumer scenarios are skipped)."""
+        if self._consumer is None and self._consumer_folder is None:  # decided once
+            from harness.mock.session import ConsumerRun, consumer_driver
+
+            option = self.config.getoption
+            self._consumer_folder = tempfile.TemporaryDirectory(prefix="ror-harness-consumer-")
+            driver = consumer_driver(option("ror_consumer_cmd"), option("ror_consumer_interactive"),
+                                     self._uses_example_consumer(), Path(self._consumer_folder.name),
+                                     write=self._to_terminal, wait_s=option("ror_consumer_wait"))
+            if driver is None:
+                return None
+            self._consumer = ConsumerRun(driver, option("ror_ig"))
+        return self._consumer
+
+    def _to_terminal(self, text: str) -> None:
+        """Interactive mode talks to the person at the terminal, past pytest's output capture."""
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            sys.stderr.write(text)
+            sys.stderr.flush()
 
     def profile(self) -> TargetProfile | None:
         """The target given by the options (None: the embedded server); usage error if broken."""
@@ -228,7 +287,7 @@ class RorRun:
             self._run_started = True
             self._add_run_handlers()
             self.run_hub.emit(RunStarted(self.target_label(), self.config.getoption("ror_ig") or "ans.fhir.fr.ror#0.7.0",
-                                         self.config.getoption("ror_role") or "server", self.started_at))
+                                         self.config.getoption("ror_role") or "server+consumer", self.started_at))
         from harness.pytest_plugin import serialize
 
         result = serialize.from_data(data)
@@ -239,6 +298,10 @@ class RorRun:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self._context is not None:
             self._context.close()
+        if self._consumer is not None:
+            self._consumer.close()
+        if self._consumer_folder is not None:
+            self._consumer_folder.cleanup()
         if self._embedded is not None:
             self._embedded.stop()
         if not self.is_controller or not self._run_started:
