@@ -60,7 +60,16 @@ def selects(exp: Expectation, call: Call) -> bool:
         return False
     if not all(_holds(_values(call.query, name), c) for name, c in exp.query.items()):
         return False
-    return not exp.only_query or {k for k, _ in call.query} <= set(exp.query) | FREE_PARAMS
+    if exp.only_query and not {k for k, _ in call.query} <= set(exp.query) | FREE_PARAMS:
+        return False
+    return exp.where is None or _body_holds(exp.where, call.body)
+
+
+def _body_holds(expr: str, body: bytes) -> bool:
+    try:
+        return default_engine().evaluate(expr, json.loads(body)) == [True]
+    except (ValueError, NotEvaluable):
+        return False
 
 
 def classify(spec: ConsumerSpec, calls: list[Call]) -> Classing:
@@ -144,6 +153,11 @@ def judge(spec: ConsumerSpec, calls: list[Call], classing: Classing, validator: 
                                   f"« {exp.name} » envoyée {len(got)} fois (au plus {exp.count_max})"))
         for call in got:
             failures += _check_call(exp, call, validator)
+        failures += _order(exp, got, classing)
+    if not calls and spec.mock.get("client_cert") == "required":
+        failures.append(_fail("conversation", spec.line, "request.tls", "des requêtes sur une connexion TLS mutuelle",
+                              "aucune requête reçue", "le ROR exige un certificat client : la poignée de main TLS a "
+                              "échoué (certificat client absent ou non reconnu ?)"))
     run = spec.expect_run
     if classing.unexpected and run.get("unexpected", "fail") == "fail":
         failures.append(_fail(UNEXPECTED, spec.line, "request.unexpected", "aucune requête hors des étapes attendues",
@@ -156,6 +170,18 @@ def judge(spec: ConsumerSpec, calls: list[Call], classing: Classing, validator: 
     if run.get("retry_after"):
         failures += _retry_after(spec, calls)
     return failures
+
+
+def _order(exp: Expectation, got: list[Call], classing: Classing) -> list[CheckFailure]:
+    """`after`: each request of the step comes after the first request of the named step."""
+    if exp.after is None or not got:
+        return []
+    before = classing.matched.get(exp.after) or []
+    if before and all(call.index > before[0].index for call in got):
+        return []
+    actual = f"« {exp.after} » jamais envoyée" if not before else f"requête n°{got[0].index + 1} avant la n°{before[0].index + 1}"
+    return [_fail(exp.name, exp.line, "request.order", f"après « {exp.after} »", actual,
+                  f"« {exp.name} » doit suivre « {exp.after} »")]
 
 
 def _key(url_or_call: str | Call) -> tuple:

@@ -31,6 +31,8 @@ class Expectation:
     body: dict[str, Any]
     count_min: int = 1
     count_max: int | None = None
+    where: str | None = None  # FHIRPath on the JSON body that selects the request
+    after: str | None = None  # another step's name: this step's requests come after its first one
 
 
 @dataclass(frozen=True)
@@ -69,12 +71,17 @@ def semantic_problems(doc: Document) -> list[Problem]:
                         re.compile(value["matches"])
                     except re.error as exc:
                         problems.append(doc.problem((*where, "expect_request", part, key, "matches"), f"bad regular expression: {exc}"))
-        for j, rule in enumerate((match.get("body") or {}).get("fhirpath", ())):
+        expressions = [(("body", "fhirpath", j, "expr"), rule["expr"])
+                       for j, rule in enumerate((match.get("body") or {}).get("fhirpath", ()))]
+        expressions += [(("where",), match["where"])] if "where" in match else []
+        for at, expr in expressions:
             try:
-                default_engine().compile(rule["expr"])
+                default_engine().compile(expr)
             except NotEvaluable as exc:
-                problems.append(doc.problem((*where, "expect_request", "body", "fhirpath", j, "expr"),
-                                            f"FHIRPath cannot be evaluated: {exc.reason}"))
+                problems.append(doc.problem((*where, "expect_request", *at), f"FHIRPath cannot be evaluated: {exc.reason}"))
+        names = [s["name"] for s in data["steps"]]
+        if "after" in match and (match["after"] not in names or match["after"] == step["name"]):
+            problems.append(doc.problem((*where, "expect_request", "after"), f"'{match['after']}' is not the name of another step"))
         count = match.get("count") or {}
         if "max" in count and count["max"] < count.get("min", 1):
             problems.append(doc.problem((*where, "expect_request", "count"), "max is below min"))
@@ -108,7 +115,7 @@ def build(doc: Document) -> ConsumerSpec:
             name=step["name"], line=doc.line_of(("steps", i)), method=m["method"], path=m["path"],
             query=dict(m.get("query") or {}), only_query=bool(m.get("only_query", False)),
             headers=dict(m.get("headers") or {}), body=dict(m.get("body") or {}),
-            count_min=count.get("min", 1), count_max=count.get("max")))
+            count_min=count.get("min", 1), count_max=count.get("max"), where=m.get("where"), after=m.get("after")))
     return ConsumerSpec(
         task=c["task"], instructions=" ".join(c["instructions"].split()), params=dict(c.get("params") or {}),
         exit=c.get("exit", "success"), output_contains=c.get("output_contains"), timeout_s=float(c.get("timeout", 60)),
