@@ -14,6 +14,8 @@ import pytest
 
 from harness.fhir.validation import Validator
 from harness.mock.drivers import CommandDriver
+from harness.mock.judge import classify, judge
+from harness.mock.recorder import Call
 from harness.mock.run import run_consumer_scenario
 from harness.mock.server import MockServers
 from harness.outcomes import Outcome
@@ -136,3 +138,48 @@ def test_consumer_scenarios_are_skipped_when_no_consumer_is_named(tmp_path):
 
     result = skip_scenario(SCENARIOS[0], NO_CONSUMER, EventHub())
     assert result.outcome is Outcome.SKIPPED and "--consumer-cmd" in result.reason
+
+
+def _spec(steps: str, mock: str = "") -> object:
+    from harness.scenario.consumer import build
+    from harness.scenario.yamlsource import parse
+
+    text = ("id: ROR-CNS-901\ntitle: essai\npriority: 2\nrole: consumer\nrequirements: [x]\nproven_by: [f]\n"
+            "consumer: {task: capacity, instructions: essai}\n" + mock + "steps:\n" + steps)
+    return build(parse(text, "essai.yaml"))
+
+
+PATCHES = ("  - name: replace\n    expect_request: {method: PATCH, path: /Location, where: \"parameter.part.where(name = 'type').value = 'replace'\"}\n"
+           "  - name: add\n    expect_request: {method: PATCH, path: /Location, where: \"parameter.part.where(name = 'type').value = 'add'\", after: replace}\n")
+
+
+def _patch(index: int, kind: str) -> Call:
+    body = json.dumps({"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
+        {"name": "type", "valueCode": kind}]}]}).encode()
+    return Call(index, index, index + 0.1, "PATCH", "/Location", [("identifier", "x")], {}, body, status=200)
+
+
+def test_where_tells_apart_requests_with_the_same_address_and_after_checks_their_order():
+    spec = _spec(PATCHES)
+    good = [_patch(0, "replace"), _patch(1, "add")]
+    classing = classify(spec, good)
+    assert [len(classing.matched[n]) for n in ("replace", "add")] == [1, 1] and judge(spec, good, classing, None) == []
+    swapped = [_patch(0, "add"), _patch(1, "replace")]
+    failures = judge(spec, swapped, classify(spec, swapped), None)
+    assert [(f.step, f.check) for f in failures] == [("add", "request.order")]
+
+
+def test_no_request_on_mutual_tls_names_the_handshake():
+    spec = _spec("  - name: lire\n    expect_request: {method: GET, path: /Organization}\n", "mock: {client_cert: required}\n")
+    checks = {f.check for f in judge(spec, [], classify(spec, []), None)}
+    assert checks == {"request.count", "request.tls"}
+
+
+def test_after_must_name_another_step(tmp_path):
+    path = tmp_path / "ROR-CNS-902-x.yaml"
+    path.write_text("id: ROR-CNS-902\ntitle: essai\npriority: 1\nrole: consumer\nrequirements: [x]\nproven_by: [f]\n"
+                    "consumer: {task: extract, instructions: essai}\nsteps:\n"
+                    "  - name: a\n    expect_request: {method: GET, path: /x, after: b}\n", encoding="utf-8")
+    with pytest.raises(FileError) as err:
+        load(path)
+    assert ":10: steps[0].expect_request.after: 'b' is not the name of another step" in str(err.value)
