@@ -1,5 +1,5 @@
-"""The catalogue documents (docs/catalogue.md, coverage-ig.md, coverage-capability.md) are what
-`tools/catalogue_docs.py` writes from the scenario files, so they cannot go stale; every server
+"""The catalogue documents (docs/catalogue.md, coverage-ig.md, coverage-capability.md and its consumer
+twin coverage-capability-consumer.md) are what `tools/catalogue_docs.py` writes from the scenario files, so they cannot go stale; every server
 scenario says which IG scenarios it exercises, or why none."""
 from __future__ import annotations
 

@@ -7,7 +7,9 @@
                               outside the server CapabilityStatement, server-only entry, gap);
 - docs/coverage-capability.md each interaction, search parameter and include of the IG 0.7.0
                               server CapabilityStatement (ror-serveur, from the bundled package)
-                              with the scenarios whose requests use it, and why the others are not.
+                              with the scenarios whose requests use it, and why the others are not;
+- docs/coverage-capability-consumer.md the same for the consumer CapabilityStatement
+                              (ror-consommateur) and the requests the consumer scenarios expect.
 
 Why generated: the documents then cannot drift from the catalogue; tests/test_catalogue_docs.py
 fails when the committed files differ from what this writes. Inputs: the bundled scenarios,
@@ -40,7 +42,8 @@ from harness.scenario import Scenario  # noqa: E402
 IG_DATA = ROOT / "fixtures" / "ig" / "ig-scenarios.json"
 SCENARIOS = ROOT / "scenarios"
 DOCS = ROOT / "docs"
-FILES = ("catalogue.md", "coverage-ig.md", "coverage-capability.md")
+FILES = ("catalogue.md", "coverage-ig.md", "coverage-capability.md", "coverage-capability-consumer.md")
+CONSUMER_CAPABILITY = "https://interop.esante.gouv.fr/ig/fhir/ror/CapabilityStatement/ror-consommateur"
 
 PRIORITY = {1: "1 critique", 2: "2 majeur", 3: "3 mineur"}
 FLAG_FR = {"draft": "brouillon (draft)", "deprecated": "déprécié (deprecated)",
@@ -153,12 +156,26 @@ class Usage:
 
 
 def scenario_usage(scenarios: list[Scenario], params: SearchParameters) -> Usage:
+    """What the scenarios' requests use: the requests a server scenario sends, or those a consumer
+    scenario expects (a parameter it requires absent does not count)."""
     usage = Usage(params)
     for s in scenarios:
+        if s.role == "consumer":
+            for e in s.consumer.expectations:
+                usage.request(s.id, e.method, e.path, [(k, v) for k, c in e.query.items() for v in _expected_values(c)])
+            continue
         for step in s.steps:
             query = [(k, str(v)) for k, v in step.request.query]
             usage.request(s.id, step.request.method, step.request.path, query)
     return usage
+
+
+def _expected_values(constraint: object) -> list[str]:
+    if isinstance(constraint, dict):
+        return [] if constraint.get("present") is False else [str(constraint.get("equals", ""))]
+    if isinstance(constraint, list):
+        return [str(v) for v in constraint]
+    return [str(constraint)]
 
 
 def ig_usage(ig: list[dict], params: SearchParameters) -> Usage:
@@ -210,7 +227,7 @@ def render_catalogue(scenarios: list[Scenario]) -> str:
 
 
 def _declared(cs: dict) -> tuple[dict[str, dict], dict]:
-    rest = next(r for r in cs["rest"] if r.get("mode") == "server")
+    rest = cs["rest"][0]  # one rest entry: mode server (ror-serveur) or client (ror-consommateur)
     return {r["type"]: r for r in rest["resource"]}, rest
 
 
@@ -314,18 +331,29 @@ def _key_order(key: str) -> tuple:
     return (prefix, int(digits.group()) if digits else 0, number)
 
 
+#: Per role: the CapabilityStatement, the title of its document, and how a scenario exercises it.
+CAPABILITY_DOCS = {
+    "server": (SERVER_CAPABILITY, "serveur (ror-serveur, IG 0.7.0)",
+               "Un élément est exercé par un scénario serveur dont une étape envoie la requête correspondante (méthode "
+               "et chemin ; paramètres de recherche de la requête, le dernier maillon d'une chaîne compté pour son type). "
+               "`requires` ne compte pas : un scénario exerce ce qu'il envoie."),
+    "consumer": (CONSUMER_CAPABILITY, "consommateur (ror-consommateur, IG 0.7.0)",
+                 "Un élément est exercé par un scénario consommateur dont une étape attendue (`expect_request`) exige "
+                 "la requête correspondante (méthode et chemin ; paramètres de recherche exigés présents, le dernier "
+                 "maillon d'une chaîne compté pour son type) : le consommateur doit l'envoyer pour réussir."),
+}
+
+
 def render_coverage_capability(scenarios: list[Scenario], ig: dict, cs: dict, params: SearchParameters,
-                               registry: Registry) -> str:
+                               registry: Registry, role: str = "server") -> str:
     resources, rest = _declared(cs)
-    used = scenario_usage(_servers(scenarios), params)
+    used = scenario_usage([s for s in scenarios if s.role == role], params)
     ig_used = ig_usage(ig["scenarios"], params)
     ig_by_key = {s["key"]: s for s in ig["scenarios"]}
-    out = ["# Couverture du CapabilityStatement serveur (ror-serveur, IG 0.7.0)", "",
+    url, title, rule = CAPABILITY_DOCS[role]
+    out = [f"# Couverture du CapabilityStatement {title}", "",
            "Généré par `python tools/catalogue_docs.py` : ne pas modifier à la main. Source : le CapabilityStatement "
-           f"`{SERVER_CAPABILITY}` du paquet embarqué `{DEFAULT_IG}`. Un élément est exercé par un scénario serveur "
-           "dont une étape envoie la requête correspondante (méthode et chemin ; paramètres de recherche de la "
-           "requête, le dernier maillon d'une chaîne compté pour son type). `requires` ne compte pas : un scénario "
-           "exerce ce qu'il envoie.", ""]
+           f"`{url}` du paquet embarqué `{DEFAULT_IG}`. {rule}", ""]
     rows, missing = [], 0
     for rtype, resource in resources.items():
         for interaction in [i["code"] for i in resource.get("interaction", [])]:
@@ -392,16 +420,20 @@ def generate() -> dict[str, str]:
     ig = json.loads(IG_DATA.read_text(encoding="utf-8"))
     packages = PackageSet(DEFAULT_IG)
     cs = packages.resolve(SERVER_CAPABILITY, "CapabilityStatement")
+    consumer_cs = packages.resolve(CONSUMER_CAPABILITY, "CapabilityStatement")
     params = SearchParameters(packages)
+    registry = Registry(packages)
     scenarios = catalogue.scenarios
     return {"catalogue.md": render_catalogue(scenarios),
             "coverage-ig.md": render_coverage_ig(scenarios, ig, cs),
-            "coverage-capability.md": render_coverage_capability(scenarios, ig, cs, params, Registry(packages))}
+            "coverage-capability.md": render_coverage_capability(scenarios, ig, cs, params, registry),
+            "coverage-capability-consumer.md": render_coverage_capability(scenarios, ig, consumer_cs, params, registry,
+                                                                          "consumer")}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write docs/catalogue.md, docs/coverage-ig.md and "
-                                                 "docs/coverage-capability.md from the scenario files.")
+                                                 "docs/coverage-capability*.md from the scenario files.")
     parser.add_argument("--write-docs", metavar="DIR", type=Path, default=DOCS, help="folder to write (default docs/)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a committed file differs")
     args = parser.parse_args(argv)
