@@ -147,3 +147,20 @@ def test_legal_entity_services_hierarchy_and_roles(case) -> None:
              if {"reference": f"HealthcareService/{chosen['service_id']}"} in r["healthcareService"]]
     assert len(roles) == chosen["roles"] >= 1
     assert next(s for s in services if s["id"] == chosen["service_id"])["identifier"][0]["value"] == chosen["identifier"]
+
+
+def test_name_prefix_stays_within_a_paging_walk_and_exact() -> None:
+    """At `medium` the most shared accented prefix ("Unité", 2,120 names) could not be read within
+    the default 20-page walk on a server paging by 20 (ROR-SRV-032 inconclusive on sekmet-fhir):
+    the fact takes the most shared prefix with at most 100 names whose count is exact under FHIR
+    string matching (folded starts-with), else the least shared one."""
+    from harness.dataset.facts import _Collector
+
+    collector = _Collector()
+    collector.names.update({"Unité Nord": 300, "Pôle Est": 30, "Pôle Estuaire": 20,
+                            "Hôpital de La Rive": 60, "Hôpital de Lavaur": 10})
+    # "Unité" (300) is too shared; "Hôpital de La" (60) also starts "Hôpital de Lavaur" once folded
+    assert collector._name_prefix() == {"value": "Hôpital", "folded": "hopital", "organizations": 70}
+    crowded = _Collector()
+    crowded.names.update({"Unité Nord": 300, "Unité Sud": 200})
+    assert crowded._name_prefix()["organizations"] == 500  # nothing smaller: the least shared one

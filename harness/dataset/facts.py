@@ -30,6 +30,7 @@ _SECTOR = ROR_SD + "ror-healthcareservice-psychiatric-sector"
 _TERRITORY = ROR_SD + "ror-territorial-division"
 _COMMUNE = ROR_SD + "ror-commune-cog"
 _NEAR_KM = 15
+_PREFIX_MAX = 100  # matches of the name-prefix fact (ROR-SRV-032): 10 pages of 10 results
 
 
 class _Offer(NamedTuple):
@@ -547,7 +548,12 @@ class _Collector:
         return {"value": key, "services": count} if count >= 2 else None
 
     def _name_prefix(self) -> dict | None:
-        """A prefix with an accented letter that starts at least two Organization names."""
+        """A prefix with an accented letter that starts at least two Organization names: the most
+        shared one that starts at most _PREFIX_MAX names (else the least shared), so that a server
+        paging by 10 returns every match within the default 20-page walk (at `medium` the most
+        shared prefix, "Unité", starts 2,120 names: more than a walk can read). Among those, only a
+        prefix whose count is exact under FHIR string matching (case- and accent-insensitive
+        starts-with: "Maison de Santé Le" also starts "Maison de Santé Les ...")."""
         prefixes: collections.Counter[str] = collections.Counter()
         for name, count in self.names.items():
             words = name.split(" ")
@@ -555,10 +561,18 @@ class _Collector:
                 prefix = " ".join(words[:n])
                 if _fold(prefix) != prefix.lower():
                     prefixes[prefix] += count
-        best = [p for p, c in prefixes.items() if c >= 2]
+        folded_names = [(_fold(name), count) for name, count in self.names.items()]
+
+        def exact(prefix: str) -> bool:  # no other name starts with it once folded ("Le" vs "Les")
+            folded = _fold(prefix)
+            return sum(count for name, count in folded_names if name.startswith(folded)) == prefixes[prefix]
+
+        best = [p for p, c in prefixes.items() if c >= 2 and (c > _PREFIX_MAX or exact(p))]
         if not best:
             return None
-        prefix = max(best, key=lambda p: (prefixes[p], -len(p), p))
+        few = [p for p in best if prefixes[p] <= _PREFIX_MAX]
+        prefix = (max(few, key=lambda p: (prefixes[p], -len(p), p)) if few
+                  else min(best, key=lambda p: (prefixes[p], len(p), p)))
         return {"value": prefix, "folded": _fold(prefix), "organizations": prefixes[prefix]}
 
     def _near(self) -> dict | None:
