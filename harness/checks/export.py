@@ -232,6 +232,15 @@ def check_export(ctx: StepContext, params: Any) -> list[Finding]:
     resources, per_type, findings = _download(ctx, manifest["output"])
     if any(f.inconclusive for f in findings):
         # a file the harness could not read whole (size limit, another origin): counting or judging
-        # the rest would blame the target for what the harness did not see
-        return findings
+        # the rest would blame the target for what the harness did not see; only a type wanted and
+        # with no file at all in the manifest is judged (no unread file can be of that type)
+        return findings + _unlisted_types(manifest["output"], params)
     return findings + _content(resources, per_type, params)
+
+
+def _unlisted_types(outputs: list[dict], params: dict) -> list[Finding]:
+    """Types the export must contain (`types` rule not met by 0) for which the manifest lists no file."""
+    listed = {item["type"] for item in outputs}
+    return [Finding("export.types", f"{rtype} : {shown_range(rule)}", "0 (aucun fichier dans le manifeste)",
+                    f"l'extraction ne contient aucun fichier {rtype} (manifeste), attendu {shown_range(rule)}")
+            for rtype, rule in (params.get("types") or {}).items() if rtype not in listed and not in_range(0, rule)]
