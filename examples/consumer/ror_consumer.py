@@ -40,7 +40,7 @@ FAULTS = {
     "no-token-renewal": "gives up on a 401 instead of fetching a new token once",
     "no-client-cert": "does not present its client certificate (mutual TLS)",
     "ror-headers-on-patch": "sends the Ror-* headers on the capacity PATCH",
-    "json-patch-body": "sends the capacity PATCH as a JSON Patch document, not a FHIR Parameters",
+    "patch-partial-resource": "sends a partial Location (merge-patch style) as the capacity PATCH body, not a FHIR Parameters",
     "no-add-followup": "gives up when the capacity replace answers 404",
     "invalid-task": "creates a Task without its required elements",
     "ignore-retry-after": "retries at once on 429/503",
@@ -224,16 +224,14 @@ class Consumer:
             for k in keys) + ")"
 
         def patch(kind: str, path: str) -> httpx.Response:
-            if "json-patch-body" in self.faults:
-                body, kind_header = [{"op": kind, "path": "/extension/-", "value": capacity}], "application/json-patch+json"
-            else:
-                part = [{"name": "type", "valueCode": kind}, {"name": "path", "valueString": path}]
-                part += [{"name": "name", "valueString": "extension"}] if kind == "add" else []
-                part += [{"name": "value", "valueExtension": capacity}]
-                body = {"resourceType": "Parameters", "parameter": [{"name": "operation", "part": part}]}
-                kind_header = "application/fhir+json"
+            part = [{"name": "type", "valueCode": kind}, {"name": "path", "valueString": path}]
+            part += [{"name": "name", "valueString": "extension"}] if kind == "add" else []
+            part += [{"name": "value", "valueExtension": capacity}]
+            body = {"resourceType": "Parameters", "parameter": [{"name": "operation", "part": part}]}
+            if "patch-partial-resource" in self.faults:
+                body = {"resourceType": "Location", "extension": [capacity]}
             return self.call("PATCH", f"{self.base}/Location", params={"identifier": p["identifier"]}, json=body,
-                             ror="ror-headers-on-patch" in self.faults, headers={"Content-Type": kind_header})
+                             ror="ror-headers-on-patch" in self.faults, headers={"Content-Type": "application/fhir+json"})
 
         answer = patch("replace", where)
         if answer.status_code == 404 and "no-add-followup" not in self.faults:
