@@ -29,7 +29,7 @@ SCENARIOS = ["ROR-CNS-001", "ROR-CNS-002", "ROR-CNS-003", "ROR-CNS-005", "ROR-CN
              "ROR-CNS-020", "ROR-CNS-021", "ROR-CNS-022", "ROR-CNS-024"]
 PINNED = {
     "ROR-CNS-001": "failed",  # include() drops organization / PractitionerRole:service; paging right
-    "ROR-CNS-002": "failed",  # $gte writes _lastUpdated=>= (DSTU1), not ge
+    "ROR-CNS-002": "failed",  # $gte writes _lastUpdated=>= (not an R4 prefix), not ge
     "ROR-CNS-003": "passed",  # identifier= only
     "ROR-CNS-005": "passed",  # client credentials by fhirclient, Ror-* headers by the adapter
     "ROR-CNS-016": "failed",  # no token renewal on 401
@@ -68,7 +68,7 @@ def test_fhirclient_pinned_verdicts(tmp_path):
     unexpected = checks["request.unexpected"][0]["actual"]
     assert "_include=HealthcareService:location" in unexpected
     assert "HealthcareService:organization" not in unexpected and "PractitionerRole:service" not in unexpected
-    # ROR-CNS-002: fhirclient's $gte is the DSTU1 comparator `>=`, refused 400
+    # ROR-CNS-002: fhirclient's $gte writes `>=`, not the R4 prefix ge: refused 400
     unexpected = _checks(run["ROR-CNS-002"])["request.unexpected"][0]["actual"]
     assert "_lastUpdated=>=" in unexpected and "(réponse 400)" in unexpected
     # ROR-CNS-016: one token only, the 401 ends the extraction
@@ -96,7 +96,7 @@ def test_unavailable_client_exits_4_with_the_reason(monkeypatch, capsys, tmp_pat
 
 
 def test_every_verdict_is_well_formed():
-    verdicts = yaml.safe_load((ROOT / "tools" / "peers" / "fhirclient" / "verdicts.yaml").read_text(encoding="utf-8"))
+    verdicts = yaml.safe_load((ROOT / "tools" / "peers" / "fhirclient" / "consumer-verdicts.yaml").read_text(encoding="utf-8"))
     for sid, v in verdicts.items():
         assert v["kind"] in ("client", "adapter", "harness", "note"), sid
         assert v["text"].strip(), sid

@@ -7,7 +7,7 @@ CLIENT is a folder of tools/peers/ holding a consumer adapter (today: fhirclient
 installs the client in its own virtualenv from its pinned files (or says why it cannot and exits
 4), runs `ror-harness run --role consumer --consumer-cmd "<venv python> tools/peers/CLIENT/consumer.py"`
 and, with --write-docs, writes docs/peers/CLIENT.md from the run's summary.json and the client's
-verdicts.yaml (why each scenario that does not pass does not pass). Exit: ror-harness run's code,
+consumer-verdicts.yaml (why each scenario that does not pass does not pass). Exit: ror-harness run's code,
 or 4 when the client cannot be installed.
 """
 from __future__ import annotations
