@@ -183,3 +183,20 @@ def test_after_must_name_another_step(tmp_path):
     with pytest.raises(FileError) as err:
         load(path)
     assert ":10: steps[0].expect_request.after: 'b' is not the name of another step" in str(err.value)
+
+
+def test_a_body_that_is_not_a_resource_fails_the_step_instead_of_breaking_the_judge():
+    spec = _spec("  - name: patch\n    expect_request:\n      method: PATCH\n      path: /Location\n"
+                 "      body: {fhirpath: [{expr: \"resourceType = 'Parameters'\"}]}\n")
+    call = Call(0, 0, 0.1, "PATCH", "/Location", [], {}, b'[{"op": "add", "path": "/extension/-"}]', status=200)
+    failures = judge(spec, [call], classify(spec, [call]), None)
+    assert [(f.check, f.message_fr) for f in failures] == [
+        ("request.body", "le corps de PATCH /Location (réponse 200) n'est pas une ressource FHIR")]
+
+
+def test_one_of_accepts_any_listed_value():
+    spec = _spec("  - name: lire\n    expect_request: {method: GET, path: /Location, query: {near: {one_of: [a|1, a|1|km]}}}\n")
+    calls = [Call(0, 0, 0.1, "GET", "/Location", [("near", "a|1|km")], {}, b"", status=200),
+             Call(1, 1, 1.1, "GET", "/Location", [("near", "a|1|m")], {}, b"", status=200)]
+    classing = classify(spec, calls)
+    assert [c.index for c in classing.matched["lire"]] == [0] and [c.index for c in classing.unexpected] == [1]

@@ -48,6 +48,8 @@ def _holds(values: list[str], constraint: Any) -> bool:
         return False
     if "equals" in constraint and str(constraint["equals"]) not in values:
         return False
+    if "one_of" in constraint and not {str(v) for v in constraint["one_of"]} & set(values):
+        return False
     if "contains" in constraint and not any(constraint["contains"].lower() in v.lower() for v in values):
         return False
     if "matches" in constraint and not any(re.search(constraint["matches"], v) for v in values):
@@ -66,8 +68,11 @@ def selects(exp: Expectation, call: Call) -> bool:
 
 
 def _body_holds(expr: str, body: bytes) -> bool:
+    """`where`: a body that is not a FHIR resource selects nothing."""
     try:
-        return default_engine().evaluate(expr, json.loads(body)) == [True]
+        resource = json.loads(body)
+        return isinstance(resource, dict) and "resourceType" in resource and \
+            default_engine().evaluate(expr, resource) == [True]
     except (ValueError, NotEvaluable):
         return False
 
@@ -116,6 +121,10 @@ def _check_call(exp: Expectation, call: Call, validator: Any) -> list[CheckFailu
         except ValueError:
             return failures + [_fail(exp.name, exp.line, "request.body", "un corps JSON", call.body[:200].decode("utf-8", "replace"),
                                      f"le corps de {describe(call)} n'est pas du JSON")]
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            return failures + [_fail(exp.name, exp.line, "request.body", "une ressource FHIR (resourceType)",
+                                     call.body[:200].decode("utf-8", "replace"),
+                                     f"le corps de {describe(call)} n'est pas une ressource FHIR")]
     for rule in body.get("fhirpath", ()):
         try:
             values = default_engine().evaluate(rule["expr"], resource)
