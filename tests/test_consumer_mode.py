@@ -200,3 +200,9 @@ def test_one_of_accepts_any_listed_value():
              Call(1, 1, 1.1, "GET", "/Location", [("near", "a|1|m")], {}, b"", status=200)]
     classing = classify(spec, calls)
     assert [c.index for c in classing.matched["lire"]] == [0] and [c.index for c in classing.unexpected] == [1]
+
+
+def test_every_fault_of_the_example_consumer_is_caught_by_a_scenario():
+    listing = subprocess.run([sys.executable, str(EXAMPLE), "--list-faults"], capture_output=True, text=True, check=True)
+    faults = {line.split()[0] for line in listing.stdout.splitlines()}
+    assert faults == {p.fault for s in SCENARIOS for p in s.proven_by}

@@ -264,7 +264,11 @@ TASKS = {"extract": Consumer.extract, "incremental": Consumer.incremental, "refr
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS))
+    parser.add_argument("--list-faults", action="store_true", help="print the fault names and what each does")
     args = parser.parse_args(argv)
+    if args.list_faults:
+        print("\n".join(f"{name}  {what}" for name, what in FAULTS.items()))
+        return 0
     faults = set(args.fault) | {f for f in os.environ.get("EXAMPLE_CONSUMER_FAULTS", "").split(",") if f}
     env = dict(os.environ)
     params = {k[len("ROR_PARAM_"):].lower(): v for k, v in env.items() if k.startswith("ROR_PARAM_")}
