@@ -2,12 +2,14 @@
 consumer scenario passes with the example consumer and fails with the faulty variant it names."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,21 @@ def test_every_fault_of_the_example_consumer_is_caught_by_a_scenario():
     listing = subprocess.run([sys.executable, str(EXAMPLE), "--list-faults"], capture_output=True, text=True, check=True)
     faults = {line.split()[0] for line in listing.stdout.splitlines()}
     assert faults == {p.fault for s in SCENARIOS for p in s.proven_by}
+
+
+def test_a_missing_consumer_program_is_a_usage_error_before_anything_runs():
+    run = _cli("--consumer-cmd", "no-such-consumer-program {base_url}")
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 2 and out == "" and "no-such-consumer-program" in err
+
+
+def test_a_consumer_that_hangs_or_floods_is_stopped_in_bounded_time(mock, validator):
+    from harness.mock.drivers import MAX_OUTPUT_BYTES
+
+    scenario = next(s for s in SCENARIOS if s.id == "ROR-CNS-005")
+    flood = f"{sys.executable} -c \"import sys, time; sys.stdout.write('x' * {3 * MAX_OUTPUT_BYTES}); time.sleep(600)\""
+    short = dataclasses.replace(scenario, consumer=dataclasses.replace(scenario.consumer, timeout_s=2))
+    started = time.monotonic()
+    result = run_consumer_scenario(short, mock, CommandDriver(flood), facts_of("small", 0), EventHub(), validator)
+    assert time.monotonic() - started < 20 and result.outcome is Outcome.FAILED
+    assert any(f.check == "consumer.stopped" and "2 s" in f.actual for f in result.failures)

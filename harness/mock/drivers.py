@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,8 @@ from harness.mock.recorder import Recorder
 
 #: How often the drivers look at the consumer and the recorder.
 POLL_S = 0.02
+#: How much of the consumer's output is kept (its end: where errors are reported).
+MAX_OUTPUT_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,19 @@ class Driver(Protocol):
 
 def _looping(recorder: Recorder, max_requests: int) -> str:
     return f"plus de {max_requests} requêtes : le consommateur boucle, arrêté" if recorder.count() > max_requests else ""
+
+
+def command_problem(command: str) -> str | None:
+    """Why a consumer command cannot run (said once, before any scenario), or None."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        return f"the consumer command cannot be parsed: {exc}"
+    if not argv:
+        return "the consumer command is empty"
+    if shutil.which(argv[0]) is None:
+        return f"the consumer command's program is not found or not executable: {argv[0]}"
+    return None
 
 
 class CommandDriver:
@@ -72,7 +88,8 @@ class CommandDriver:
                     process.wait()
                     break
                 time.sleep(POLL_S)
-            output.seek(0)
+            size = output.seek(0, os.SEEK_END)
+            output.seek(max(0, size - MAX_OUTPUT_BYTES))  # a flood of output is judged on its end
             text = output.read().decode("utf-8", "replace")
         return Ending(None if stopped else process.returncode, text, stopped)
 

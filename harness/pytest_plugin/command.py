@@ -111,6 +111,13 @@ def run_command(args: argparse.Namespace) -> int:
         why = f"unknown or filtered-out scenario id(s): {', '.join(unknown)}" if unknown else "no scenario selected"
         print(f"ror-harness run: {why} (see `ror-harness list`)", file=sys.stderr)
         return EXIT_USAGE
+    if args.consumer_cmd:
+        from harness.mock.drivers import command_problem
+
+        problem = command_problem(args.consumer_cmd)
+        if problem:
+            print(f"ror-harness run: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         fail_on(args.fail_on)
         profile = build_profile(args.target, args.target_config, client_cert=args.client_cert,

@@ -115,6 +115,12 @@ class RorRun:
             raise pytest.UsageError("--ror-consumer-interactive talks to one person: run it without -n (pytest-xdist)")
         if config.getoption("ror_consumer_interactive") and config.getoption("ror_consumer_cmd"):
             raise pytest.UsageError("--ror-consumer-cmd and --ror-consumer-interactive: choose one")
+        if config.getoption("ror_consumer_cmd"):
+            from harness.mock.drivers import command_problem
+
+            problem = command_problem(config.getoption("ror_consumer_cmd"))
+            if problem:
+                raise pytest.UsageError(problem)
         self._add_item_handlers()
 
     # -- outputs ---------------------------------------------------------------------------
