@@ -34,6 +34,11 @@ PINNED = {
         "ROR-SRV-035": "skipped",  # Location:address-postalcode not declared (pre-flight)
         "ROR-SRV-031": "skipped",  # ROR custom parameter HealthcareService:characteristic not declared
         "ROR-SRV-007": "failed",   # its CapabilityStatement declares none of the ROR parameters
+        "ROR-SRV-082": "passed",   # _lastUpdated ge/gt at the boundary, facts from the stamps it set at load
+        "ROR-SRV-062": "failed",   # default page size 20, not the ROR 200 (RG_RECH_52)
+        "ROR-SRV-063": "passed",   # _count paging (not declared in its CapabilityStatement, no pre-flight skip)
+        "ROR-SRV-067": "failed",   # :above on a chained reference ignored (lenient), every service returned
+        "ROR-SRV-087": "failed",   # $export _since includes the boundary instant
     },
     "medplum": {
         "ROR-SRV-032": "failed",   # string search means "contains", not accent-insensitive
@@ -45,6 +50,8 @@ PINNED = {
         "ROR-SRV-021": "failed",   # no Ror-* header policy
         "ROR-SRV-037": "skipped",  # near-insee-code (special) not declared: pre-flight
         "ROR-SRV-046": "failed",   # name:exact ignored
+        "ROR-SRV-062": "failed",   # default page size 20 (Medplum's DEFAULT_SEARCH_COUNT), not 200
+        "ROR-SRV-065": "passed",   # _sort=-_lastUpdated over every page
     },
 }
 
@@ -93,8 +100,10 @@ def test_verdicts_files_are_well_formed(peer):
     known = _scenario_ids()
     for sid, v in verdicts.items():
         assert sid in known, f"{peer}/verdicts.yaml names {sid}, not a scenario of scenarios/server"
-        assert v["kind"] in results_page.KIND, (sid, v["kind"])
-        assert v["text"].strip() and v["reference"].strip(), sid
+        for entry in (v, v.get("inconclusive") or v):  # the optional entry for an inconclusive outcome
+            assert entry["kind"] in results_page.KIND, (sid, entry["kind"])
+            assert entry["text"].strip() and entry["reference"].strip(), sid
+        assert set(v) <= {"kind", "text", "reference", "inconclusive"}, sid
 
 
 def test_results_page_flags_unexplained_failures():
@@ -113,6 +122,22 @@ def test_results_page_flags_unexplained_failures():
     page = results_page.render("peer", record, summary,
                                {"ROR-SRV-002": {"kind": "harness", "text": "t", "reference": "r"}}, "about")
     assert "false failures): ROR-SRV-002" in page and "failures not analysed yet: none" in page
+
+
+def test_an_inconclusive_outcome_takes_its_own_explanation():
+    record = {"version": "peer 1", "scale": "medium", "seed": 0, "resources": 3, "load_s": 1.0, "suite_s": 2.0,
+              "last_updated": "set by the peer at load"}
+    summary = {"score": 0, "counts": {"total": 1, "passed": 0, "failed": 0, "skipped": 0, "inconclusive": 1},
+               "scenarios": [{"id": "ROR-SRV-087", "title": "a", "priority_label": "mineur", "outcome": "inconclusive",
+                              "failures": [{"step": "s", "check": "export.files", "message_fr": "tronqué"}]}]}
+    verdicts = {"ROR-SRV-087": {"kind": "deviation", "text": "boundary included", "reference": "r",
+                                "inconclusive": {"kind": "harness", "text": "file too big", "reference": "r2"}}}
+    page = results_page.render("peer", record, summary, verdicts, "about")
+    assert "**erreur du harnais**: file too big (r2)" in page and "boundary included" not in page
+    assert "not counted against the peer): ROR-SRV-087" in page
+    assert "| meta.lastUpdated of the loaded resources | set by the peer at load |" in page
+    summary["scenarios"][0]["outcome"] = "failed"
+    assert "**écart du pair**: boundary included (r)" in results_page.render("peer", record, summary, verdicts, "about")
 
 
 def test_profile_has_no_auth(tmp_path):

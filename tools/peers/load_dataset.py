@@ -20,6 +20,7 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -87,6 +88,62 @@ def load(base_url: str, resources: Iterable[dict], batch: int = 200, bundle_type
             if progress and count % 10000 < len(chunk):
                 print(f"  {count} resources, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     return count, time.monotonic() - started
+
+
+def _instant(value: str | None) -> datetime | str | None:
+    """The instant a FHIR instant names (`...:51Z` and `...:51.000Z` are the same), else the text."""
+    try:
+        return datetime.fromisoformat(value) if value else value
+    except ValueError:
+        return value
+
+
+def stored_last_updated(base_url: str, samples: dict[str, dict], page: int = 1000, timeout: float = 300.0,
+                        headers: dict[str, str] | None = None) -> dict[tuple[str, str], str]:
+    """meta.lastUpdated of every stored resource of the sampled types, as the peer serves it, or {}
+    when the peer kept the dataset's own (one resource per type, `samples`, is read to tell).
+
+    Why: FHIR lets the server own meta.lastUpdated ("what a client provides is irrelevant",
+    resource.html#Meta), so a peer may stamp every resource with its load time; the facts of the
+    `_lastUpdated` / `_since` scenarios (facts.delta, facts.last_updated) must then come from the
+    stamps it holds, not from the dataset's. Read by search (`_elements=id`, `_count=page`, next links).
+    """
+    sent = {"Accept": FHIR_JSON, **(headers or {})}
+    with httpx.Client(base_url=base_url.rstrip("/") + "/", timeout=timeout, headers=sent) as client:
+        kept = True
+        for rtype, resource in samples.items():
+            answer = client.get(f"{rtype}/{resource['id']}")
+            if answer.status_code != 200:
+                raise LoadError(f"GET {rtype}/{resource['id']} after the load: {answer.status_code} {answer.text[:300]}")
+            if _instant(answer.json().get("meta", {}).get("lastUpdated")) != _instant(resource.get("meta", {}).get("lastUpdated")):
+                kept = False
+        if kept:
+            return {}
+        stamps: dict[tuple[str, str], str] = {}
+        for rtype in samples:
+            url: str | None = f"{rtype}?_elements=id&_count={page}"
+            while url:
+                answer = client.get(url)
+                if answer.status_code != 200:
+                    raise LoadError(f"GET {url}: {answer.status_code} {answer.text[:300]}")
+                bundle = answer.json()
+                for entry in bundle.get("entry", ()):
+                    found = entry.get("resource", {})
+                    if entry.get("search", {}).get("mode", "match") == "match" and found.get("resourceType") == rtype:
+                        stamps[(rtype, found["id"])] = found.get("meta", {}).get("lastUpdated", "")
+                url = next((link["url"] for link in bundle.get("link", ()) if link.get("relation") == "next"), None)
+    return stamps
+
+
+def restamped(resources: Iterable[dict], stamps: dict[tuple[str, str], str]) -> Iterator[dict]:
+    """The resources with the peer's meta.lastUpdated (unchanged when `stamps` is empty)."""
+    for resource in resources:
+        if stamps:
+            key = (resource["resourceType"], resource["id"])
+            if not stamps.get(key):
+                raise LoadError(f"{key[0]}/{key[1]}: stored, but its meta.lastUpdated was not found by search")
+            resource = {**resource, "meta": {**resource.get("meta", {}), "lastUpdated": stamps[key]}}
+        yield resource
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,9 @@ that does not pass, the explanation kept in tools/peers/PEER/verdicts.yaml.
 
     python tools/peers/results_page.py PEER REPORT_DIR     # rewrite the page from a saved run
 
-verdicts.yaml maps a scenario id to {kind, text, reference}: kind is `deviation` (the peer
+verdicts.yaml maps a scenario id to {kind, text, reference[, inconclusive: {kind, text,
+reference}]} (the optional `inconclusive` entry explains that outcome, e.g. at a scale where a
+body or time limit kept the harness from judging what fails at another): kind is `deviation` (the peer
 departs from the ROR IG or FHIR: the reference says where), `harness` (the harness was wrong:
 the text says what was fixed or what remains to fix), `environment` (the peer runs as set up
 here: e.g. no authentication configured). A failure with no entry is listed as "not analysed",
@@ -49,12 +51,14 @@ def render(peer: str, record: dict, summary: dict, verdicts: dict, about: str) -
              f"| dataset | `{record['scale']}`, seed {record['seed']}: {record.get('resources')} resources |",
              f"| load time (HTTP, {record.get('bundle', 'batches of PUT')}) | {record.get('load_s')} s |",
              f"| suite wall time (`ror-harness run`, start to exit) | {record.get('suite_s')} s |",
+             *([f"| meta.lastUpdated of the loaded resources | {record['last_updated']} |"] if record.get("last_updated") else []),
              f"| outcomes | {counts['total']} scenarios: {counts['passed']} passed, {counts['failed']} failed, "
              f"{counts['skipped']} skipped (pre-flight), {counts['inconclusive']} inconclusive |",
              f"| PLATINES score | {summary.get('score')}/100 |", ""]
     if record.get("note"):
         lines += [f"**About this run**: {record['note']}", ""]
     failed = [s for s in scenarios if s["outcome"] in ("failed", "inconclusive")]
+    verdicts = {s["id"]: verdict_for(verdicts, s) for s in failed if s["id"] in verdicts}
     unexplained = [s["id"] for s in failed if s["id"] not in verdicts]
     harness_wrong = [s["id"] for s in failed
                      if verdicts.get(s["id"], {}).get("kind") == "harness" and s["outcome"] == "failed"]
@@ -86,6 +90,17 @@ def render(peer: str, record: dict, summary: dict, verdicts: dict, about: str) -
     if not failed:
         lines.append("None.")
     return "\n".join(lines) + "\n"
+
+
+def verdict_for(verdicts: dict, scenario: dict) -> dict:
+    """The entry explaining this outcome: an entry may carry an `inconclusive:` entry of its own
+    (kind, text, reference) for the scales where the harness could not judge (a body or time
+    limit), while the entry itself explains the failure seen where it could."""
+    v = dict(verdicts[scenario["id"]])
+    override = v.pop("inconclusive", None)
+    if scenario["outcome"] == "inconclusive" and isinstance(override, dict):
+        v.update(override)
+    return v
 
 
 def load_verdicts(peer: str) -> dict:

@@ -34,7 +34,7 @@ PEERS = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(PEERS))
 
-from load_dataset import LoadError, load
+from load_dataset import LoadError, load, restamped, stored_last_updated
 from peer_base import Peer, PeerUnavailable, _run
 
 from harness.dataset import generate
@@ -152,19 +152,32 @@ def run(peer_name: str, scale: str = "small", seed: int = 0, report_dir: Path | 
     try:
         try:
             started.wait_ready()
-            count, load_s = load(started.base_url, generate(scale, seed), peer.batch, peer.bundle_type,
+            samples: dict[str, dict] = {}  # the first resource of each type, to read back after the load
+
+            def sampled(resources):
+                for resource in resources:
+                    samples.setdefault(resource["resourceType"], resource)
+                    yield resource
+
+            count, load_s = load(started.base_url, sampled(generate(scale, seed)), peer.batch, peer.bundle_type,
                                  progress=True, headers=peer.load_headers)
+            began = time.monotonic()
+            stamps = stored_last_updated(started.base_url, samples, headers=peer.load_headers)
+            facts = collect_facts(restamped(generate(scale, seed), stamps))
         except (RuntimeError, LoadError, httpx.HTTPError) as exc:
             log = (workdir / "peer.log").read_text(errors="replace")[-2000:]
             record.update(status="broken", reason=f"{exc}\n--- peer log (end) ---\n{log}", exit_code=EXIT_BROKEN)
             return record
         record.update(resources=count, load_s=round(load_s, 1), base_url=started.base_url,
-                      bundle=f"{peer.bundle_type} Bundles of {peer.batch} PUT")
+                      bundle=f"{peer.bundle_type} Bundles of {peer.batch} PUT",
+                      last_updated=(f"set by the peer at load: {len(stamps)} meta.lastUpdated read back by search "
+                                    f"({time.monotonic() - began:.1f} s, facts computed from them)" if stamps
+                                    else "the dataset's, kept by the peer"))
         profile = write_profile(report_dir / "target.yaml", started.base_url,
-                                f"{peer.version()} (pair, jeu {scale}, graine {seed})",
-                                collect_facts(generate(scale, seed)))
-        cmd = [sys.executable, "-m", "harness.cli", "run", "--target", started.base_url, "--target-config",
-               str(profile), "--report-dir", str(report_dir), *(extra or [])]
+                                f"{peer.version()} (pair, jeu {scale}, graine {seed})", facts)
+        # --role server: a peer is a candidate ROR server; the consumer scenarios never apply to it
+        cmd = [sys.executable, "-m", "harness.cli", "run", "--role", "server", "--target", started.base_url,
+               "--target-config", str(profile), "--report-dir", str(report_dir), *(extra or [])]
         began = time.monotonic()
         done = subprocess.run(cmd, cwd=ROOT, check=False)
         record.update(suite_s=round(time.monotonic() - began, 1), exit_code=done.returncode, status="ran")
