@@ -120,6 +120,8 @@ class InteractiveDriver:
               max_requests: int) -> Ending:
         path = self.env_file(env)
         params = "".join(f"  {k} = {v}\n" for k, v in sorted(env.items()) if k.startswith("ROR_PARAM_"))
+        if env.get("ROR_CA_BUNDLE"):
+            params += f"  AC à approuver : {env['ROR_CA_BUNDLE']} ; certificat client : {env.get('ROR_CLIENT_CERT', '—')}\n"
         self.write(f"\n=== {scenario_id} — {title}\n{env['ROR_INSTRUCTIONS']}\n"
                    f"  ROR simulé : {env['ROR_BASE_URL']}  (jeton : {env['ROR_TOKEN_URL']}, client {env['ROR_CLIENT_ID']})\n"
                    f"{params}  toutes les variables (secret compris) : source {path}\n"
