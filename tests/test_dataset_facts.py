@@ -47,14 +47,6 @@ def test_places_shared_by_services(case) -> None:
     assert sum(p.startswith(facts["department"]["value"]) for p, _ in service_places) >= 2
 
 
-def test_last_updated_boundary_splits_the_data(case) -> None:
-    resources, facts = case
-    boundary = facts["last_updated"]["boundary"]
-    before = sum(r["meta"]["lastUpdated"][:10] < boundary for r in resources)
-    assert before == facts["last_updated"]["before"] > 0
-    assert len(resources) - before == facts["last_updated"]["on_or_after"] > 0
-
-
 def test_codes_with_and_without_matches(case) -> None:
     resources, facts = case
     services = _of(resources, "HealthcareService")

@@ -81,7 +81,6 @@ class _Collector:
     def __init__(self) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
         self.regions: collections.Counter[str] = collections.Counter()
-        self.dates: list[str] = []
         self.first: dict[str, dict] = {}
         self.finess: set[str] = set()
         self.location_place: dict[str, tuple[str, str, tuple[float, float] | None]] = {}
@@ -125,10 +124,8 @@ class _Collector:
         for tag in r.get("meta", {}).get("tag", ()):
             self.regions[tag["code"]] += 1
             self.type_regions[(tag["code"], kind)] += 1
-        if r.get("meta", {}).get("lastUpdated"):
-            self.dates.append(r["meta"]["lastUpdated"][:10])
-            if kind in ("HealthcareService", "Location"):
-                self.updated.setdefault(kind, []).append((r["meta"]["lastUpdated"], r["id"]))
+        if r.get("meta", {}).get("lastUpdated") and kind in ("HealthcareService", "Location"):
+            self.updated.setdefault(kind, []).append((r["meta"]["lastUpdated"], r["id"]))
         if kind == "Organization" and "partOf" in r:
             self.parent_of[r["id"]] = r["partOf"]["reference"].partition("/")[2]
         if kind == "HealthcareService" and "providedBy" in r:
@@ -256,11 +253,6 @@ class _Collector:
         facts["regions"] = dict(self.regions.most_common())
         facts["region"] = self.regions.most_common(1)[0][0]
         facts["region_absent"] = next((c for c in nos.codes("J237") if c not in self.regions), None)
-        dates = sorted(self.dates)
-        boundary = dates[len(dates) // 2]
-        facts["last_updated"] = {"min": dates[0], "max": dates[-1], "boundary": boundary,
-                                 "before": sum(1 for d in dates if d < boundary),
-                                 "on_or_after": sum(1 for d in dates if d >= boundary)}
         if "eg" in facts:
             facts["eg"]["finess_absent"] = self._absent_finess(facts["eg"]["finess"])
         if "service" in facts:

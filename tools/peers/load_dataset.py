@@ -105,7 +105,7 @@ def stored_last_updated(base_url: str, samples: dict[str, dict], page: int = 100
 
     Why: FHIR lets the server own meta.lastUpdated ("what a client provides is irrelevant",
     resource.html#Meta), so a peer may stamp every resource with its load time; the facts of the
-    `_lastUpdated` / `_since` scenarios (facts.delta, facts.last_updated) must then come from the
+    `_lastUpdated` / `_since` scenarios (facts.delta) must then come from the
     stamps it holds, not from the dataset's. Read by search (`_elements=id`, `_count=page`, next links).
     """
     sent = {"Accept": FHIR_JSON, **(headers or {})}
