@@ -43,6 +43,7 @@ FAULTS = {
     "patch-partial-resource": "sends a partial Location (merge-patch style) as the capacity PATCH body, not a FHIR Parameters",
     "no-add-followup": "gives up when the capacity replace answers 404",
     "invalid-task": "creates a Task without its required elements",
+    "patch-task-status": "closes an anomaly by patching Task.status instead of its business status (TRE_R352)",
     "ignore-retry-after": "retries at once on 429/503",
     "no-cycle-guard": "follows next links without remembering the pages read",
     "strict-extensions": "refuses resources that carry an unknown extension",
@@ -254,11 +255,25 @@ class Consumer:
         self.check(self.call("POST", f"{self.base}/Task", json=task, headers={"Content-Type": "application/fhir+json"}))
         return 1
 
+    def follow_anomaly(self, p: dict) -> int:
+        """Anomaly follow-up: every anomaly (ST7-S4), one anomaly's status (ST7-S1), then its business
+        status set by FHIRPath Patch (ST6-S1)."""
+        count = len(self.search("Task", []))
+        task = self.check(self.call("GET", f"{self.base}/Task/{p['task']}"))
+        path = "Task.status" if "patch-task-status" in self.faults else "Task.businessStatus"
+        value = {"valueCode": "completed"} if "patch-task-status" in self.faults \
+            else {"valueCodeableConcept": coded("TRE_R352-StatutMetierAnomalie", p["business_status"])}
+        body = {"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
+            {"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": path}, {"name": "value", **value}]}]}
+        self.check(self.call("PATCH", f"{self.base}/Task/{task['id']}", json=body, headers={"Content-Type": "application/fhir+json"}))
+        return count
+
 
 TASKS = {"extract": Consumer.extract, "incremental": Consumer.incremental, "refresh-organization": Consumer.refresh_organization,
          "capacities": Consumer.capacities, "search": Consumer.search_specialty, "search-near": Consumer.search_near,
          "search-department": Consumer.search_department, "search-capacity": Consumer.search_capacity,
-         "search-age": Consumer.search_age, "capacity": Consumer.capacity, "create-task": Consumer.create_task}
+         "search-age": Consumer.search_age, "capacity": Consumer.capacity, "create-task": Consumer.create_task,
+         "follow-anomaly": Consumer.follow_anomaly}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,7 +87,8 @@ def run_consumer_scenario(scenario: Scenario, mocks: MockServers, driver: Driver
         env = {"facts": facts, "saved": {}}
         params = render(spec.params, env)
         spec = dataclasses.replace(spec, expectations=tuple(
-            dataclasses.replace(e, query=render(e.query, env), headers=render(e.headers, env), body=render(e.body, env))
+            dataclasses.replace(e, path=render(e.path, env), query=render(e.query, env), headers=render(e.headers, env),
+                                body=render(e.body, env))
             for e in spec.expectations))
         server = mocks.get(transport)
         register_secret(mocks.credentials.client_secret)
