@@ -52,9 +52,7 @@ def _holds(values: list[str], constraint: Any) -> bool:
         return False
     if "contains" in constraint and not any(constraint["contains"].lower() in v.lower() for v in values):
         return False
-    if "matches" in constraint and not any(re.search(constraint["matches"], v) for v in values):
-        return False
-    return True
+    return "matches" not in constraint or any(re.search(constraint["matches"], v) for v in values)
 
 
 def selects(exp: Expectation, call: Call) -> bool:

@@ -10,7 +10,6 @@ and the client certificate (ROR_CLIENT_CERT, ROR_CLIENT_KEY).
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +17,17 @@ from harness.mock.drivers import Driver, Ending
 from harness.mock.judge import UNEXPECTED, classify, judge
 from harness.mock.recorder import Call, Misbehaviour, Trouble
 from harness.mock.server import MUTUAL, PLAIN, Credentials, MockServer, MockServers
-from harness.outcomes import CheckFailure, Exchange, Outcome, RecordedRequest, RecordedResponse, ScenarioResult
+from harness.outcomes import (
+    CheckFailure,
+    Exchange,
+    Outcome,
+    RecordedRequest,
+    RecordedResponse,
+    ScenarioResult,
+)
+from harness.pytest_plugin.execute import finish_scenario, start_scenario
 from harness.redaction import redact_headers, redact_text, register_secret
-from harness.report.events import EventHub, ScenarioFinished, ScenarioStarted, StepFinished
+from harness.report.events import EventHub, StepFinished
 from harness.scenario.consumer import ConsumerSpec
 from harness.scenario.model import Scenario
 from harness.scenario.templates import MissingValue, render
@@ -72,9 +79,7 @@ def _exchange(call: Call, step: str, line: int) -> Exchange:
 def run_consumer_scenario(scenario: Scenario, mocks: MockServers, driver: Driver, facts: dict, hub: EventHub,
                           validator: Callable[[], Any]) -> ScenarioResult:
     """Arm the mock, let the driver make the consumer act, then class and judge what it sent."""
-    hub.emit(ScenarioStarted(scenario.id, scenario.title, scenario.priority, scenario.role, scenario.area,
-                             scenario.source, scenario.requirements))
-    started = time.monotonic()
+    started = start_scenario(scenario, hub)
     spec = scenario.consumer
     failures: list[CheckFailure] = []
     exchanges: list[Exchange] = []
@@ -116,12 +121,7 @@ def run_consumer_scenario(scenario: Scenario, mocks: MockServers, driver: Driver
         outcome, reason = Outcome.INCONCLUSIVE, f"erreur interne du banc (mode consommateur) : {type(exc).__name__}: {exc}"
         if server is not None:
             server.recorder.take()
-    result = ScenarioResult(id=scenario.id, title=scenario.title, priority=scenario.priority, role=scenario.role,
-                            outcome=outcome, duration_s=time.monotonic() - started, source=scenario.source,
-                            requirements=list(scenario.requirements), area=scenario.area, failures=failures,
-                            exchanges=exchanges, reason=reason)
-    hub.emit(ScenarioFinished(result))
-    return result
+    return finish_scenario(scenario, hub, started, outcome, reason, failures, exchanges)
 
 
 class _Skip(Exception):

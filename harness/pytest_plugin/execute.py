@@ -23,7 +23,12 @@ from harness.http.settings import ROR_HEADER_NAMES
 from harness.outcomes import CheckFailure, Exchange, Outcome, ScenarioResult
 from harness.pytest_plugin.requires import unmet
 from harness.pytest_plugin.session import RunContext, StepServices
-from harness.report.events import EventHub, ScenarioFinished, ScenarioStarted, StepFinished
+from harness.report.events import (
+    EventHub,
+    ScenarioFinished,
+    ScenarioStarted,
+    StepFinished,
+)
 from harness.scenario.model import Request, Save, Scenario, Step
 from harness.scenario.templates import MissingValue, render
 
@@ -47,22 +52,26 @@ class StepAborted(Exception):
 
 
 def run_scenario(scenario: Scenario, run: RunContext, hub: EventHub) -> ScenarioResult:
-    hub.emit(ScenarioStarted(scenario.id, scenario.title, scenario.priority, scenario.role, scenario.area,
-                             scenario.source, scenario.requirements))
-    started = time.monotonic()
+    started = start_scenario(scenario, hub)
     outcome, reason, failures, exchanges = _run(scenario, run, hub)
-    return _finished(scenario, hub, started, outcome, reason, failures, exchanges)
+    return finish_scenario(scenario, hub, started, outcome, reason, failures, exchanges)
 
 
 def skip_scenario(scenario: Scenario, reason: str, hub: EventHub) -> ScenarioResult:
     """A scenario that cannot be played in this run (French reason), reported as such."""
+    return finish_scenario(scenario, hub, start_scenario(scenario, hub), Outcome.SKIPPED, reason, [], [])
+
+
+def start_scenario(scenario: Scenario, hub: EventHub) -> float:
+    """Announce the scenario to the reporters; its start time. Shared with the consumer mode."""
     hub.emit(ScenarioStarted(scenario.id, scenario.title, scenario.priority, scenario.role, scenario.area,
                              scenario.source, scenario.requirements))
-    return _finished(scenario, hub, time.monotonic(), Outcome.SKIPPED, reason, [], [])
+    return time.monotonic()
 
 
-def _finished(scenario: Scenario, hub: EventHub, started: float, outcome: Outcome, reason: str,
-              failures: list[CheckFailure], exchanges: list[Exchange]) -> ScenarioResult:
+def finish_scenario(scenario: Scenario, hub: EventHub, started: float, outcome: Outcome, reason: str,
+                    failures: list[CheckFailure], exchanges: list[Exchange]) -> ScenarioResult:
+    """The scenario's result, handed to the reporters."""
     result = ScenarioResult(
         id=scenario.id, title=scenario.title, priority=scenario.priority, role=scenario.role, outcome=outcome,
         duration_s=time.monotonic() - started, source=scenario.source, requirements=list(scenario.requirements),

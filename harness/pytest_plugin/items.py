@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.outcomes import Outcome, ScenarioResult
 from harness.mock.session import NO_CONSUMER
+from harness.outcomes import Outcome, ScenarioResult
 from harness.pytest_plugin.execute import run_scenario, skip_scenario
 from harness.report.wording import verdict_text
 from harness.scenario import FileError, Problem, Scenario, load
