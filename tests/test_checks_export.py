@@ -106,17 +106,20 @@ def test_an_export_that_never_finishes_is_inconclusive(monkeypatch):
     assert [f.check for f in found] == ["export.poll"] and found[0].inconclusive
 
 
+class CutFiles(Flow):
+    """Every NDJSON file comes back cut at the client's body limit."""
+
+    def fetch(self, url: str) -> Fetched:
+        fetched = super().fetch(url)
+        if "/files/" in url:
+            fetched.response.truncated = True
+        return fetched
+
+
 def test_a_file_cut_at_the_body_limit_is_inconclusive_not_failed():
     """Found on a real peer (sekmet-fhir, medium dataset): a 20 MiB NDJSON file cut by the client's
     body limit read as 'not JSON' and missing resources. It is the harness's limit, not a fault."""
-    class Cut(Flow):
-        def fetch(self, url: str) -> Fetched:
-            fetched = super().fetch(url)
-            if "/files/" in url:
-                fetched.response.truncated = True
-            return fetched
-
-    found, _ = run(Cut({"HealthcareService": [HS]}), {"types": {"HealthcareService": 1}})
+    found, _ = run(CutFiles({"HealthcareService": [HS]}), {"types": {"HealthcareService": 1}})
     assert found and all(f.inconclusive for f in found)  # no count failure for the unread file
     assert "max_body_bytes" in found[0].message_fr
 
@@ -125,14 +128,7 @@ def test_a_cut_file_still_lets_absent_types_be_judged():
     """sekmet-fhir at `medium`: the 21,556-service file is cut at the body limit (not judged), but its
     manifest lists no Organization file at all (includeAssociatedData ignored): that is judged, since
     no unread file can hold Organizations."""
-    class Cut(Flow):
-        def fetch(self, url: str) -> Fetched:
-            fetched = super().fetch(url)
-            if "/files/" in url:
-                fetched.response.truncated = True
-            return fetched
-
-    found, _ = run(Cut({"HealthcareService": [HS]}),
+    found, _ = run(CutFiles({"HealthcareService": [HS]}),
                    {"types": {"HealthcareService": 1, "Organization": {"min": 1}, "Location": {"min": 0}}})
     assert [(f.check, f.inconclusive) for f in found] == [("export.files", True), ("export.types", False)]
     assert "aucun fichier Organization" in found[1].message_fr

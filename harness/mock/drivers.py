@@ -38,8 +38,6 @@ class Ending:
 
 
 class Driver(Protocol):
-    label: str
-
     def drive(self, scenario_id: str, title: str, env: dict[str, str], timeout_s: float, recorder: Recorder,
               max_requests: int) -> Ending: ...
 
@@ -65,11 +63,8 @@ class CommandDriver:
     """Runs `command` per scenario, with the scenario's environment; `{base_url}`, `{token_url}`,
     `{scenario}` and `{task}` in the command are replaced."""
 
-    def __init__(self, command: str, label: str | None = None) -> None:
-        self.argv = shlex.split(command)
-        if not self.argv:
-            raise ValueError("the consumer command is empty")
-        self.label = label or f"commande « {command} »"
+    def __init__(self, command: str) -> None:
+        self.argv = shlex.split(command)  # checked beforehand by command_problem
 
     def drive(self, scenario_id: str, title: str, env: dict[str, str], timeout_s: float, recorder: Recorder,
               max_requests: int) -> Ending:
@@ -101,8 +96,6 @@ class InteractiveDriver:
     only (`ror-mock.env`, in `folder`); the terminal shows its path, never the secret. The turn
     ends `quiet_s` seconds after the last request, or when nothing came in `wait_s` seconds.
     """
-
-    label = "mode interactif"
 
     def __init__(self, folder: Path, write: Callable[[str], None] | None = None, wait_s: float = 300.0,
                  quiet_s: float = 5.0) -> None:

@@ -31,16 +31,25 @@ def example_command() -> str | None:
     return f'"{sys.executable}" "{EXAMPLE_CONSUMER}"' if EXAMPLE_CONSUMER.is_file() else None
 
 
+def consumer_label(command: str | None, interactive: bool, example: bool) -> str:
+    """Who plays the consumer, in the reports' words; the same order as consumer_driver, from the
+    options alone (the controller under pytest-xdist starts no mock)."""
+    if interactive:
+        return "application pilotée à la main (mode interactif)"
+    if command:
+        return f"commande « {command} »"
+    if example and example_command():
+        return "consommateur d'exemple (examples/consumer/ror_consumer.py)"
+    return "aucun"
+
+
 def consumer_driver(command: str | None, interactive: bool, example: bool, folder: Path,
                     write: Callable[[str], None] | None = None, wait_s: float = 300.0) -> Driver | None:
     """The driver the options name (None: consumer scenarios are skipped with NO_CONSUMER)."""
     if interactive:
         return InteractiveDriver(folder, write, wait_s=wait_s)
-    if command:
-        return CommandDriver(command)
-    if example and example_command():
-        return CommandDriver(example_command(), label="consommateur d'exemple (examples/consumer/ror_consumer.py)")
-    return None
+    command = command or (example_command() if example else None)
+    return CommandDriver(command) if command else None
 
 
 class ConsumerRun:

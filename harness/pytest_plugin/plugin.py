@@ -161,15 +161,10 @@ class RorRun:
         return label
 
     def consumer_label(self) -> str:
-        """Who plays the consumer, from the options alone (the controller under xdist starts no mock)."""
+        from harness.mock.session import consumer_label
+
         option = self.config.getoption
-        if option("ror_consumer_interactive"):
-            return "application pilotée à la main (mode interactif)"
-        if option("ror_consumer_cmd"):
-            return f"commande « {option('ror_consumer_cmd')} »"
-        if self._uses_example_consumer():
-            return "consommateur d'exemple (examples/consumer/ror_consumer.py)"
-        return "aucun"
+        return consumer_label(option("ror_consumer_cmd"), option("ror_consumer_interactive"), self._uses_example_consumer())
 
     def _uses_example_consumer(self) -> bool:
         return bool(self.config.getoption("ror_consumer_example") or not self.explicit_target())

@@ -26,7 +26,8 @@ OUTCOME_FR = {"passed": "réussi", "failed": "échoué", "skipped": "ignoré (pr
 KIND = {"deviation": "écart du pair", "harness": "erreur du harnais", "environment": "installation du pair"}
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
+    """Text for one Markdown table cell (one line, pipes escaped); shared with the consumer peers' pages."""
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
@@ -82,11 +83,11 @@ def render(peer: str, record: dict, summary: dict, verdicts: dict, about: str) -
             v = verdicts.get(s["id"])
             why = (f"**{KIND.get(v['kind'], v['kind'])}**: {v['text']} ({v['reference']})" if v
                    else f"**not analysed**: {_failure_summary(s)}")
-        lines.append(f"| {s['id']} {_cell(s['title'])} | {s.get('priority_label', s.get('priority'))} | "
-                     f"{OUTCOME_FR.get(s['outcome'], s['outcome'])} | {_cell(why)} |")
+        lines.append(f"| {s['id']} {cell(s['title'])} | {s.get('priority_label', s.get('priority'))} | "
+                     f"{OUTCOME_FR.get(s['outcome'], s['outcome'])} | {cell(why)} |")
     lines += ["", "## Failures in detail", ""]
     for s in failed:
-        lines.append(f"- **{s['id']}**: {_cell(_failure_summary(s))}")
+        lines.append(f"- **{s['id']}**: {cell(_failure_summary(s))}")
     if not failed:
         lines.append("None.")
     return "\n".join(lines) + "\n"

@@ -25,12 +25,11 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
+sys.path.insert(0, str(HERE.parent))  # tools/peers: the server peers' page builder
+
+from results_page import cell  # noqa: E402
 OUTCOME_FR = {"passed": "réussi", "failed": "échoué", "skipped": "ignoré", "inconclusive": "non concluant"}
 KIND = {"client": "comportement de fhirclient", "adapter": "non fait par l'adaptateur", "harness": "erreur du harnais"}
-
-
-def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
 
 
 def _failure_summary(scenario: dict) -> str:
@@ -81,10 +80,10 @@ def render(record: dict, summary: dict, verdicts: dict, about: str) -> str:
             why = f"**{KIND[v['kind']]}**: {v['text']} ({v.get('reference', '')})"
         else:
             why = f"**not analysed**: {_failure_summary(s)}"
-        lines.append(f"| {s['id']} {_cell(s['title'])} | {s.get('priority_label', s.get('priority'))} | "
-                     f"{OUTCOME_FR.get(s['outcome'], s['outcome'])} | {s.get('requests', '')} | {_cell(why)} |")
+        lines.append(f"| {s['id']} {cell(s['title'])} | {s.get('priority_label', s.get('priority'))} | "
+                     f"{OUTCOME_FR.get(s['outcome'], s['outcome'])} | {s.get('requests', '')} | {cell(why)} |")
     lines += ["", "## Failures in detail (as the harness reported them)", ""]
-    lines += [f"- **{s['id']}**: {_cell(_failure_summary(s))}" for s in failed] or ["None."]
+    lines += [f"- **{s['id']}**: {cell(_failure_summary(s))}" for s in failed] or ["None."]
     return "\n".join(lines) + "\n"
 
 
