@@ -26,7 +26,7 @@ from harness.outcomes import (
     ScenarioResult,
 )
 from harness.pytest_plugin.execute import finish_scenario, start_scenario
-from harness.redaction import redact_headers, redact_text, register_secret
+from harness.redaction import redact_headers, redact_text
 from harness.report.events import EventHub, StepFinished
 from harness.scenario.consumer import ConsumerSpec
 from harness.scenario.model import Scenario
@@ -96,7 +96,6 @@ def run_consumer_scenario(scenario: Scenario, mocks: MockServers, driver: Driver
                                 body=render(e.body, env))
             for e in spec.expectations))
         server = mocks.get(transport)
-        register_secret(mocks.credentials.client_secret)
         server.recorder.arm(misbehaviour(spec.mock))
         ending = driver.drive(scenario.id, scenario.title, consumer_env(scenario, server, mocks.credentials, params),
                               spec.timeout_s, server.recorder, spec.expect_run.get("max_requests", DEFAULT_MAX_REQUESTS))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from harness.mock.recorder import Recorder
 from harness.pytest_plugin.embedded_pki import EmbeddedPki, make_pki
+from harness.redaction import register_secret
 from harness.refserver.config import DEFAULT_CLIENTS, SecurityConfig, ServerConfig
 from harness.refserver.runner import RunningServer, run_in_thread
 
@@ -87,6 +88,7 @@ class MockServers:
         pki = self._pki
         self.credentials = Credentials(client.client_id, client.secret or "", str(pki.ca_cert) if pki else None,
                                        str(pki.client_cert) if pki else None, str(pki.client_key) if pki else None)
+        register_secret(self.credentials.client_secret)  # blanked in every exchange the run records
 
     @property
     def mutual_tls_available(self) -> bool:

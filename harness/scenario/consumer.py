@@ -58,9 +58,10 @@ def _constraint_strings(value: Any) -> list[str]:
 
 
 def semantic_problems(doc: Document) -> list[Problem]:
-    """What the schema cannot say: unique step names, variables (facts only), regexes, FHIRPath."""
+    """What the schema cannot say: unique step names, variables (facts only), regexes, FHIRPath, `after` targets."""
     data = doc.data
     problems: list[Problem] = duplicate_step_names(doc)
+    names = [s["name"] for s in data["steps"]]
     for i, step in enumerate(data["steps"]):
         where = ("steps", i)
         match = step["expect_request"]
@@ -79,7 +80,6 @@ def semantic_problems(doc: Document) -> list[Problem]:
                 default_engine().compile(expr)
             except NotEvaluable as exc:
                 problems.append(doc.problem((*where, "expect_request", *at), f"FHIRPath cannot be evaluated: {exc.reason}"))
-        names = [s["name"] for s in data["steps"]]
         if "after" in match and (match["after"] not in names or match["after"] == step["name"]):
             problems.append(doc.problem((*where, "expect_request", "after"), f"'{match['after']}' is not the name of another step"))
         count = match.get("count") or {}
